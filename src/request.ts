@@ -1,0 +1,179 @@
+import { InvalidRequestError } from './errors.js';
+import { type SessionCreateRequest } from './factory.js';
+
+/** How the upstream is reached. */
+export type TransportKind = 'streamable-http' | 'sse';
+
+/** Identifies one upstream session: exactly one per (downstream session, upstream) pair. */
+export interface SessionKey {
+  /** The downstream client's session id (e.g. its `Mcp-Session-Id`): 1–256 visible ASCII characters. */
+  downstreamSessionId: string;
+  /** The host's id for the upstream server: 1–256 visible ASCII characters. */
+  upstreamId: string;
+}
+
+/** Everything `acquire` and `withSession` need to find or create an upstream session. */
+export interface SessionRequest extends SessionKey {
+  /** Upstream endpoint. Must parse as a URL. */
+  url: string;
+  /** @default 'streamable-http' */
+  transport?: TransportKind;
+  /** Sent upstream when the session is created (not on reuse). Values must not contain CR, LF or NUL. */
+  headers?: Record<string, string>;
+  /**
+   * Connection identity. A live session whose fingerprint differs is replaced (reason `fingerprint-changed`).
+   * @default transport + ' ' + url
+   */
+  fingerprint?: string;
+  /** Abandons this caller's wait (rejects with `signal.reason`); a shared creation goes on for others. */
+  signal?: AbortSignal;
+}
+
+const ID_PATTERN = /^[\x21-\x7E]{1,256}$/;
+const BAD_HEADER_VALUE = /[\r\n\0]/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Headers the registry removes before a factory sees them (lower-case). */
+export const REMOVED_HEADERS: ReadonlySet<string> = new Set([
+  'mcp-session-id',
+  'x-mcp-session-id',
+  'mcp-protocol-version',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
+
+const TRANSPORTS: ReadonlySet<string> = new Set<TransportKind>(['streamable-http', 'sse']);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `a string of length ${value.length}`;
+  if (value === null) return 'null';
+  return typeof value;
+}
+
+/**
+ * Checks a session id (`downstreamSessionId` or `upstreamId`): 1–256 characters in 0x21–0x7E.
+ * @throws {@link InvalidRequestError} naming the field.
+ */
+export function assertId(field: 'downstreamSessionId' | 'upstreamId', value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+    throw new InvalidRequestError(
+      field,
+      `Expected \`${field}\` to be 1-256 visible ASCII characters (0x21-0x7E), got ${describe(value)}`,
+    );
+  }
+}
+
+/**
+ * Checks a {@link SessionKey}.
+ * @throws {@link InvalidRequestError}
+ */
+export function assertSessionKey(key: unknown): asserts key is SessionKey {
+  if (typeof key !== 'object' || key === null) {
+    throw new InvalidRequestError('request', `Expected a request object, got ${describe(key)}`);
+  }
+  const { downstreamSessionId, upstreamId } = key as Partial<SessionKey>;
+  assertId('downstreamSessionId', downstreamSessionId);
+  assertId('upstreamId', upstreamId);
+}
+
+/**
+ * Checks the parts of a request that are cheap to check on every acquire: ids, transport, fingerprint,
+ * signal and header values. The URL is parsed only by {@link assertUrl}, on creation or when it changed.
+ * @throws {@link InvalidRequestError}
+ */
+export function assertRequestShape(request: unknown): asserts request is SessionRequest {
+  assertSessionKey(request);
+  const { url, transport, headers, fingerprint, signal } = request as SessionRequest;
+  if (typeof url !== 'string') {
+    throw new InvalidRequestError('url', `Expected \`url\` to be a string, got ${describe(url)}`);
+  }
+  if (transport !== undefined && !TRANSPORTS.has(transport)) {
+    throw new InvalidRequestError('transport', `Expected \`transport\` to be 'streamable-http' or 'sse', got ${describe(transport)}`);
+  }
+  if (fingerprint !== undefined && typeof fingerprint !== 'string') {
+    throw new InvalidRequestError('fingerprint', `Expected \`fingerprint\` to be a string, got ${describe(fingerprint)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidRequestError('signal', `Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (headers !== undefined) assertHeaders(headers);
+}
+
+/**
+ * Checks that `headers` is a plain record of string values with valid names and no CR, LF or NUL.
+ * Error messages name the header, never its value.
+ * @throws {@link InvalidRequestError}
+ */
+export function assertHeaders(headers: unknown): asserts headers is Record<string, string> {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new InvalidRequestError('headers', `Expected \`headers\` to be a plain object, got ${describe(headers)}`);
+  }
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value: unknown = (headers as Record<string, unknown>)[name];
+    if (!HEADER_NAME.test(name)) {
+      throw new InvalidRequestError('headers', `Invalid header name (${name.length} characters): not an HTTP token`);
+    }
+    if (typeof value !== 'string') {
+      throw new InvalidRequestError('headers', `Expected header \`${name}\` to be a string, got ${describe(value)}`);
+    }
+    if (BAD_HEADER_VALUE.test(value)) {
+      throw new InvalidRequestError('headers', `Header \`${name}\` contains CR, LF or NUL`);
+    }
+  }
+}
+
+/**
+ * Checks that `url` parses as a URL. The message never repeats the URL (it may carry credentials).
+ * @throws {@link InvalidRequestError}
+ */
+export function assertUrl(url: string): void {
+  if (!URL.canParse(url)) {
+    throw new InvalidRequestError('url', `Expected \`url\` to be an absolute URL, got ${describe(url)} that does not parse`);
+  }
+}
+
+/** The default connection fingerprint: transport and URL. Headers are deliberately not part of it. */
+export function defaultFingerprint(transport: TransportKind, url: string): string {
+  return `${transport} ${url}`;
+}
+
+/**
+ * Returns a frozen copy of `headers` with lower-cased names and internal MCP and hop-by-hop headers removed.
+ * Assumes {@link assertHeaders} passed.
+ */
+export function sanitizeHeaders(headers: Record<string, string> | undefined): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (headers !== undefined) {
+    for (const name in headers) {
+      if (!Object.hasOwn(headers, name)) continue;
+      const lower = name.toLowerCase();
+      if (REMOVED_HEADERS.has(lower)) continue;
+      out[lower] = headers[name] as string;
+    }
+  }
+  return Object.freeze(out);
+}
+
+/** Builds the frozen {@link SessionCreateRequest} a factory receives. */
+export function createSessionCreateRequest(
+  request: SessionRequest,
+  transport: TransportKind,
+  signal: AbortSignal,
+): SessionCreateRequest {
+  return Object.freeze({
+    downstreamSessionId: request.downstreamSessionId,
+    upstreamId: request.upstreamId,
+    url: request.url,
+    transport,
+    headers: sanitizeHeaders(request.headers),
+    signal,
+  });
+}
