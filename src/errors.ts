@@ -41,7 +41,7 @@ export class UpstreamSessionError extends Error {
     this.name = new.target.name;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) {
       return false;
     }

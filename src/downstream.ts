@@ -1,0 +1,35 @@
+/** Header shapes accepted by {@link downstreamSessionIdFromHeaders}: Fetch `Headers` or Node's `IncomingHttpHeaders`. */
+export type HeaderSource = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+const VALID_ID = /^[\x21-\x7E]{1,256}$/;
+
+/**
+ * Reads the downstream client's MCP session id (`Mcp-Session-Id`, any case) from request headers.
+ *
+ * @returns the id, or `undefined` when the header is absent, repeated, or not 1–256 visible ASCII characters
+ * (the MCP spec's session-id rule), so the result can be passed to `acquire` as `downstreamSessionId`.
+ * @example
+ * ```ts
+ * const downstreamSessionId = downstreamSessionIdFromHeaders(req.headers);
+ * if (downstreamSessionId === undefined) return res.writeHead(400).end();
+ * ```
+ */
+export function downstreamSessionIdFromHeaders(headers: HeaderSource): string | undefined {
+  let value: unknown;
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+    value = headers.get('mcp-session-id') ?? undefined;
+  } else {
+    const record = headers as Readonly<Record<string, unknown>>;
+    value = record['mcp-session-id'];
+    if (value === undefined) {
+      for (const name in record) {
+        if (Object.hasOwn(record, name) && name.toLowerCase() === 'mcp-session-id') {
+          value = record[name];
+          break;
+        }
+      }
+    }
+  }
+  if (Array.isArray(value)) value = value.length === 1 ? (value[0] as unknown) : undefined;
+  return typeof value === 'string' && VALID_ID.test(value) ? value : undefined;
+}
