@@ -1,7 +1,17 @@
 import { type ErrorCategory } from './classify.js';
 import { type EvictReason } from './events.js';
+import { redactUrlsInText } from './sanitize.js';
 
 const BRAND = Symbol.for('mcp-upstream-sessions.UpstreamSessionError');
+const MAX_CAUSE_LENGTH = 300;
+
+/** A short, URL-sanitized description of an underlying error, safe for messages. */
+function describeCause(cause: unknown, secrets: readonly string[]): string {
+  const text = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : 'unknown error';
+  let safe = redactUrlsInText(text);
+  for (const secret of secrets) if (secret.length > 0) safe = safe.split(secret).join('***');
+  return safe.length > MAX_CAUSE_LENGTH ? `${safe.slice(0, MAX_CAUSE_LENGTH)}…` : safe;
+}
 
 /** Every stable error `code` this library throws. */
 export type UpstreamSessionErrorCode =
@@ -87,8 +97,16 @@ export class SessionCreateError extends UpstreamSessionError {
   readonly category: ErrorCategory;
   /** The upstream the creation was for. */
   readonly upstreamId: string;
-  constructor(upstreamId: string, category: ErrorCategory, cause: unknown) {
-    super('CREATE_FAILED', `Failed to create upstream session for upstream "${upstreamId}" (${category})`, { cause });
+  /**
+   * @param secrets - Strings that must not appear in the message (the request's header values); the cause's
+   * message is included with these and any URL credentials redacted.
+   */
+  constructor(upstreamId: string, category: ErrorCategory, cause: unknown, secrets: readonly string[] = []) {
+    super(
+      'CREATE_FAILED',
+      `Failed to create upstream session for upstream "${upstreamId}" (${category}): ${describeCause(cause, secrets)}`,
+      { cause },
+    );
     this.category = category;
     this.upstreamId = upstreamId;
   }

@@ -48,6 +48,17 @@ interface UpstreamIndex<C> {
   inFlight: number;
 }
 
+/** eventemitter3's listener records (the shape its own `emit` walks). */
+interface ListenerRecord {
+  fn: (...args: unknown[]) => unknown;
+  context: unknown;
+  once: boolean;
+}
+interface EmitterInternals {
+  _events: Record<string, ListenerRecord | ListenerRecord[] | undefined>;
+}
+const EVENT_PREFIX = typeof EventEmitter.prefixed === 'string' ? EventEmitter.prefixed : '';
+
 /** How many times one acquire re-examines its key (after a failed probe or a transport that died at once). */
 const MAX_ACQUIRE_ROUNDS = 4;
 
@@ -199,8 +210,16 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
           void this.#evictEntry(entry, 'transport-closed');
           entry = undefined;
         } else if (entry.state === 'ready') {
-          if (this.#clock.now() - entry.lastUsedAt <= this.#options.idleValidationMs) return this.#lease(entry);
-          this.#startProbe(entry);
+          const now = this.#clock.now();
+          if (this.#options.maxAgeMs > 0 && now - entry.createdAt >= this.#options.maxAgeMs) {
+            // Too old to hand out again: open leases drain, new callers get a fresh session.
+            void this.#evictEntry(entry, 'max-age');
+            entry = undefined;
+          } else if (entry.inFlight > 0 || now - entry.lastUsedAt <= this.#options.idleValidationMs) {
+            return this.#lease(entry);
+          } else {
+            this.#startProbe(entry);
+          }
         }
       }
       entry ??= this.#startCreate(request, transport);
@@ -356,7 +375,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     this.#index(entry).inFlight += 1;
     if (entry.useCount > 1) {
       this.#counters.reuses += 1;
-      if (this.listenerCount('session:reused') > 0) this.#emit('session:reused', { key: entry.key, info: entry.info() });
+      if (this.#hasListeners('session:reused')) this.#emit('session:reused', { key: entry.key, info: entry.info() });
     }
     return new Lease(this, entry, connection.client);
   }
@@ -446,7 +465,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     let connection: UpstreamConnection<C>;
     try {
       const { downstreamSessionId } = entry.key;
-      if (this.#ownership !== undefined && !this.#hasOtherEntries(entry)) {
+      if (this.#ownership !== undefined && !this.#hasLiveSibling(entry)) {
         await this.#ownership.ensureLocal(downstreamSessionId);
         if (entry.state !== 'creating') return;
       }
@@ -455,7 +474,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
         throw new TypeError('SessionFactory.create resolved without a connection ({ client, close })');
       }
     } catch (error) {
-      if (entry.state === 'creating') this.#createFailed(entry, error);
+      if (entry.state === 'creating') this.#createFailed(entry, error, Object.values(createRequest.headers));
       return;
     }
     if (entry.state !== 'creating') {
@@ -488,7 +507,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     if (entry.dead) void this.#evictEntry(entry, 'transport-closed');
   }
 
-  #createFailed(entry: Entry<C>, error: unknown): void {
+  #createFailed(entry: Entry<C>, error: unknown, secrets: readonly string[]): void {
     this.#endCreation(entry);
     this.#remove(entry);
     entry.state = 'closed';
@@ -501,14 +520,15 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       return;
     }
     const category = classifyError(error);
-    this.#recordCreateFailure(entry, category, error);
-    entry.settlePending(new SessionCreateError(entry.key.upstreamId, category, error));
+    const failure = new SessionCreateError(entry.key.upstreamId, category, error, secrets);
+    this.#recordCreateFailure(entry, category, error, failure.message);
+    entry.settlePending(failure);
   }
 
-  #recordCreateFailure(entry: Entry<C>, category: ReturnType<typeof classifyError>, error: unknown): void {
+  #recordCreateFailure(entry: Entry<C>, category: ReturnType<typeof classifyError>, error: unknown, message: string): void {
     const { upstreamId } = entry.key;
     this.#counters.createFailures += 1;
-    this.#log('warn', 'upstream session creation failed', entry, { category, error: errorMessage(error) });
+    this.#log('warn', 'upstream session creation failed', entry, { category, error: message });
     this.#emit('session:create-failed', { key: entry.key, category, error });
     // The index may have been dropped with the entry; a pristine breaker is recreated equal to the old one.
     const { breaker } = this.#index(upstreamId);
@@ -528,7 +548,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     entry.state = 'closed';
     entry.controller?.abort(error);
     if (error instanceof SessionCreateTimeoutError) {
-      this.#recordCreateFailure(entry, 'timeout', error);
+      this.#recordCreateFailure(entry, 'timeout', error, error.message);
     } else {
       this.#breaker(entry.key.upstreamId)?.onAbandon();
       this.#dropIndexIfUnused(entry.key.upstreamId);
@@ -722,7 +742,9 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       closing.then(
         () => finish(),
         (error: unknown) => {
-          if (finish()) this.#log('warn', 'upstream session close failed', entry, { error: errorMessage(error) });
+          if (!finish()) return;
+          this.#counters.closeErrors += 1;
+          this.#log('warn', 'upstream session close failed', entry, { error: errorMessage(error) });
         },
       );
     });
@@ -743,12 +765,13 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     this.#sweepTimer = undefined;
     this.#sweepAt = Infinity;
     this.#debouncer.clear();
+    const earlierDrains = [...this.#draining];
     const closings: Promise<void>[] = [];
     for (const byUpstream of [...this.#bySession.values()]) {
       for (const entry of [...byUpstream.values()]) closings.push(this.#evictEntry(entry, 'close-all', true));
     }
     // Sessions evicted earlier and still draining: stop waiting for their leases.
-    for (const entry of [...this.#draining]) entry.onDrained?.();
+    for (const entry of earlierDrains) entry.onDrained?.();
     const ownership = this.#ownership?.close() ?? Promise.resolve();
     await Promise.all([...closings, ...this.#closing, ownership]);
     this.#log('info', 'upstream session registry closed');
@@ -803,9 +826,14 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     return this.#lookup(entry.key.downstreamSessionId, entry.key.upstreamId) === entry;
   }
 
-  #hasOtherEntries(entry: Entry<C>): boolean {
+  /** Whether the entry's downstream session already has a live session with another upstream (so it is ours). */
+  #hasLiveSibling(entry: Entry<C>): boolean {
     const byUpstream = this.#bySession.get(entry.key.downstreamSessionId);
-    return byUpstream !== undefined && byUpstream.size > 1;
+    if (byUpstream === undefined) return false;
+    for (const sibling of byUpstream.values()) {
+      if (sibling !== entry && (sibling.state === 'ready' || sibling.state === 'probing')) return true;
+    }
+    return false;
   }
 
   #index(entryOrUpstreamId: Entry<C> | string): UpstreamIndex<C> {
@@ -873,19 +901,28 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   // ---------------------------------------------------------------------------------------------------------
   // Events and logs
 
-  /** Emits to each listener in isolation: a throwing (or rejecting) listener is logged, never propagated. */
+  /**
+   * Emits to each listener in isolation: a throwing (or rejecting) listener is logged, never propagated, and the
+   * other listeners still run. Walks eventemitter3's listener records (as its own `emit` does) so `once` and
+   * listener contexts keep their meaning; costs one property read when nobody listens.
+   */
   #emit<E extends keyof RegistryEvents>(event: E, payload: Parameters<RegistryEvents[E]>[0]): void {
-    if (this.listenerCount(event) === 0) return;
-    for (const listener of this.listeners(event)) {
+    const slot = (this as unknown as EmitterInternals)._events[EVENT_PREFIX + event];
+    if (slot === undefined) return;
+    const records = Array.isArray(slot) ? slot.slice() : [slot];
+    for (const record of records) {
+      if (record.once) this.removeListener(event, record.fn, record.context, true);
       try {
-        const result: unknown = (listener as (arg: typeof payload) => unknown).call(this, payload);
-        if (result instanceof Promise) {
-          result.catch((error: unknown) => this.#listenerFailed(event, error));
-        }
+        const result = record.fn.call(record.context, payload);
+        if (result instanceof Promise) result.catch((error: unknown) => this.#listenerFailed(event, error));
       } catch (error) {
         this.#listenerFailed(event, error);
       }
     }
+  }
+
+  #hasListeners(event: keyof RegistryEvents): boolean {
+    return (this as unknown as EmitterInternals)._events[EVENT_PREFIX + event] !== undefined;
   }
 
   #listenerFailed(event: string, error: unknown): void {

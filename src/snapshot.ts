@@ -18,6 +18,8 @@ export interface RegistryCounters {
   evictions: number;
   /** Connection closes abandoned after `2 × closeTimeoutMs`. */
   closeTimeouts: number;
+  /** Connection closes that failed (logged, never thrown). */
+  closeErrors: number;
   /** Server notifications received. */
   notifications: number;
 }
@@ -56,7 +58,7 @@ export interface RegistrySnapshot {
 
 /** New zeroed counters. */
 export function zeroCounters(): RegistryCounters {
-  return { creates: 0, reuses: 0, createFailures: 0, probes: 0, probeFailures: 0, evictions: 0, closeTimeouts: 0, notifications: 0 };
+  return { creates: 0, reuses: 0, createFailures: 0, probes: 0, probeFailures: 0, evictions: 0, closeTimeouts: 0, closeErrors: 0, notifications: 0 };
 }
 
 /** New zeroed per-reason eviction counts. */
