@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '**/*.cjs', 'bench/**/*.mjs'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.tmp/**', '**/*.cjs', 'bench/**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -121,7 +121,7 @@ const SYSTEM_CODES: ReadonlyMap<string, Finding> = new Map([
 const TLS_CODE =
   /^(?:CERT_|ERR_TLS_|ERR_SSL_|ERR_OSSL_|UNABLE_TO_(?:GET|VERIFY|DECRYPT|DECODE)_|(?:DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED|EPROTO)$)/;
 /** A system error code inside a flattened message, e.g. `SSE error: TypeError: fetch failed: connect ECONNREFUSED …`. */
-const CODE_IN_MESSAGE = /\b(?:E[A-Z]{3,}|UND_ERR_[A-Z_]+|CERT_[A-Z_]+|ERR_TLS_[A-Z_]+|ERR_SSL_[A-Z_]+)\b/g;
+const CODE_IN_MESSAGE = /\b(?:E[A-Z][A-Z_]{2,}|UND_ERR_[A-Z_]+|CERT_[A-Z_]+|ERR_TLS_[A-Z_]+|ERR_SSL_[A-Z_]+)\b/g;
 /** Most candidate codes read from one message. */
 const MAX_CODES_IN_MESSAGE = 8;
 /** `McpError` message: `MCP error <code>: <message>`. */

@@ -416,7 +416,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   #startCreate(request: SessionRequest, transport: TransportKind): Entry<C> {
     assertUrl(request.url);
     const { downstreamSessionId, upstreamId } = request;
-    const index = this.#index(upstreamId);
+    let index = this.#index(upstreamId);
     const now = this.#clock.now();
     let victims: Entry<C>[];
     try {
@@ -435,6 +435,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       throw error;
     }
     for (const victim of victims) void this.#evictEntry(victim, 'capacity');
+    // Evicting the upstream's last session may have dropped its index: insert into the live one.
+    if (victims.length > 0) index = this.#index(upstreamId);
 
     const entry = new Entry<C>(
       Object.freeze({ downstreamSessionId, upstreamId }),
@@ -772,7 +774,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     }
     // Sessions evicted earlier and still draining: stop waiting for their leases.
     for (const entry of earlierDrains) entry.onDrained?.();
-    const ownership = this.#ownership?.close() ?? Promise.resolve();
+    const ownership = this.#ownership?.close(this.#options.closeTimeoutMs) ?? Promise.resolve();
     await Promise.all([...closings, ...this.#closing, ownership]);
     this.#log('info', 'upstream session registry closed');
   }

@@ -12,10 +12,10 @@ const REDACTED = '***';
 export const INVALID_URL_PLACEHOLDER = '[invalid url]';
 
 /**
- * Absolute http(s)/ws(s) URLs inside free text. Stops at whitespace, quotes and angle brackets, so a URL in
- * JSON (`"url":"https://…"`) or markup ends where it should.
+ * Absolute `scheme://` URLs inside free text (http, https, ws, wss, and any other such as `redis://`). Stops at
+ * whitespace, quotes and angle brackets, so a URL in JSON (`"url":"https://…"`) or markup ends where it should.
  */
-const URL_IN_TEXT = /\b(?:https?|wss?):\/\/[^\s"'<>`]+/gi;
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
 /** Sentence punctuation that usually follows a URL in prose rather than belonging to it. */
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}]+$/;
 
@@ -70,8 +70,8 @@ export function sanitizeUrl(url: string): string {
 }
 
 /**
- * Sanitizes every absolute `http`, `https`, `ws` and `wss` URL embedded in free text with {@link sanitizeUrl},
- * leaving the rest of the text as it is. Use it on messages that came from upstreams (e.g. an SDK error
+ * Sanitizes every absolute `scheme://` URL (`http`, `https`, `ws`, `wss`, but also `redis://` and the like)
+ * embedded in free text with {@link sanitizeUrl}, leaving the rest of the text as it is. Use it on messages that came from upstreams (e.g. an SDK error
  * that quotes the endpoint) before they reach logs or events. Trailing sentence punctuation after a URL is
  * kept outside it. Never throws.
  *

@@ -1,0 +1,15 @@
+/**
+ * `mcp-upstream-sessions/redis`: the Redis {@link AffinityStore} for gateways that run as several workers.
+ * Requires the optional peer dependency `ioredis` (>= 5); the host creates and closes the client.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RedisAffinityStore } from 'mcp-upstream-sessions/redis';
+ *
+ * const affinity = new RedisAffinityStore(new Redis({ enableOfflineQueue: false }), { keyPrefix: 'gw:' });
+ * ```
+ * @packageDocumentation
+ */
+export { RedisAffinityStore, type RedisAffinityStoreOptions } from './redis-affinity-store.js';
+export type { AffinityStore, RouteDecision } from '../affinity/store.js';
