@@ -25,10 +25,10 @@ import { resolveOptions, type RegistryOptions, type ResolvedOptions } from './op
 import { runProbeChain } from './probe.js';
 import {
   assertId,
-  assertRequestShape,
   assertSessionKey,
   assertUrl,
   createSessionCreateRequest,
+  readRequest,
   type SessionKey,
   type SessionRequest,
   type TransportKind,
@@ -193,8 +193,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
    * {@link CapacityError}, {@link NotOwnerError}, {@link SessionEvictedError}; `request.signal.reason` when the
    * caller's signal aborts.
    */
-  async acquire(request: SessionRequest): Promise<SessionLease<C>> {
-    assertRequestShape(request);
+  async acquire(input: SessionRequest): Promise<SessionLease<C>> {
+    const request = readRequest(input);
     if (this.#closed) throw new RegistryClosedError();
     const { signal } = request;
     signal?.throwIfAborted();
@@ -396,7 +396,11 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       void this.#evictEntry(entry, 'transport-error');
       return;
     }
-    if (entry.inFlight > 0 || entry.state !== 'ready') return;
+    if (entry.inFlight === 0 && entry.state === 'ready') this.#becameIdle(entry);
+  }
+
+  /** A ready session's last lease (or probe) ended at `lastUsedAt`: close it if too old, else mark it idle. */
+  #becameIdle(entry: Entry<C>): void {
     if (this.#options.maxAgeMs > 0 && entry.lastUsedAt - entry.createdAt >= this.#options.maxAgeMs) {
       void this.#evictEntry(entry, 'max-age');
       return;
@@ -415,6 +419,9 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   #startCreate(request: SessionRequest, transport: TransportKind): Entry<C> {
     assertUrl(request.url);
+    // Copy and check the headers before anything changes, so bad input leaves no trace.
+    const controller = new AbortController();
+    const createRequest = createSessionCreateRequest(request, transport, controller.signal);
     const { downstreamSessionId, upstreamId } = request;
     let index = this.#index(upstreamId);
     const now = this.#clock.now();
@@ -447,9 +454,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       now,
       (e) => this.#connectionEvents(e),
     );
-    entry.controller = new AbortController();
+    entry.controller = controller;
     entry.beginPending();
-    const createRequest = createSessionCreateRequest(request, transport, entry.controller.signal);
     this.#insert(entry, index);
     this.#pending += 1;
     index.pending += 1;
@@ -626,9 +632,11 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       });
     } catch (error) {
       if (entry.state !== 'probing') return; // evicted meanwhile: waiters were already released
-      // A programming error: surface it instead of reconnecting in a loop. The session stays as it was.
+      // A programming error: surface it instead of reconnecting in a loop. The session stays; the probe counts
+      // as a use (which also keeps the idle list ordered by lastUsedAt).
       entry.state = 'ready';
-      if (entry.inFlight === 0) this.#markIdle(entry);
+      entry.lastUsedAt = this.#clock.now();
+      if (entry.inFlight === 0) this.#becameIdle(entry);
       this.#log('error', 'health probe threw a non-transport error', entry, { error: errorMessage(error) });
       entry.settlePending(error);
       return;
@@ -644,7 +652,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     if (result.healthy) {
       entry.state = 'ready';
       entry.lastUsedAt = this.#clock.now();
-      if (entry.inFlight === 0) this.#markIdle(entry);
+      if (entry.inFlight === 0) this.#becameIdle(entry);
       entry.settlePending();
       return;
     }

@@ -71,7 +71,7 @@ export function assertId(field: 'downstreamSessionId' | 'upstreamId', value: unk
 }
 
 /**
- * Checks a {@link SessionKey}.
+ * Checks a {@link SessionKey} (for the eviction APIs).
  * @throws {@link InvalidRequestError}
  */
 export function assertSessionKey(key: unknown): asserts key is SessionKey {
@@ -84,26 +84,50 @@ export function assertSessionKey(key: unknown): asserts key is SessionKey {
 }
 
 /**
- * Checks the parts of a request that are cheap to check on every acquire: ids, transport, fingerprint,
- * signal and header values. The URL is parsed only by {@link assertUrl}, on creation or when it changed.
+ * Validates a request and returns a plain copy whose fields were each read exactly once, so a getter that
+ * answers differently on a second read cannot slip an unchecked value past validation. Checks only what is
+ * cheap enough for every acquire: ids, types, and header values (the headers object itself is not copied
+ * here; {@link createSessionCreateRequest} copies and re-checks it on creation). URLs are parsed only by
+ * {@link assertUrl}, on creation or when the URL changed.
  * @throws {@link InvalidRequestError}
  */
-export function assertRequestShape(request: unknown): asserts request is SessionRequest {
-  assertSessionKey(request);
-  const { url, transport, headers, fingerprint, signal } = request as SessionRequest;
+export function readRequest(input: unknown): SessionRequest {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidRequestError('request', `Expected a request object, got ${describe(input)}`);
+  }
+  const { downstreamSessionId, upstreamId, url, transport, headers, fingerprint, signal } = input as Record<
+    keyof SessionRequest,
+    unknown
+  >;
+  assertId('downstreamSessionId', downstreamSessionId);
+  assertId('upstreamId', upstreamId);
   if (typeof url !== 'string') {
     throw new InvalidRequestError('url', `Expected \`url\` to be a string, got ${describe(url)}`);
   }
-  if (transport !== undefined && !TRANSPORTS.has(transport)) {
-    throw new InvalidRequestError('transport', `Expected \`transport\` to be 'streamable-http' or 'sse', got ${describe(transport)}`);
+  const request: SessionRequest = { downstreamSessionId, upstreamId, url };
+  if (transport !== undefined) {
+    if (typeof transport !== 'string' || !TRANSPORTS.has(transport)) {
+      throw new InvalidRequestError('transport', `Expected \`transport\` to be 'streamable-http' or 'sse', got ${describe(transport)}`);
+    }
+    request.transport = transport as TransportKind;
   }
-  if (fingerprint !== undefined && typeof fingerprint !== 'string') {
-    throw new InvalidRequestError('fingerprint', `Expected \`fingerprint\` to be a string, got ${describe(fingerprint)}`);
+  if (fingerprint !== undefined) {
+    if (typeof fingerprint !== 'string') {
+      throw new InvalidRequestError('fingerprint', `Expected \`fingerprint\` to be a string, got ${describe(fingerprint)}`);
+    }
+    request.fingerprint = fingerprint;
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidRequestError('signal', `Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+  if (signal !== undefined) {
+    if (!(signal instanceof AbortSignal)) {
+      throw new InvalidRequestError('signal', `Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+    }
+    request.signal = signal;
   }
-  if (headers !== undefined) assertHeaders(headers);
+  if (headers !== undefined) {
+    assertHeaders(headers);
+    request.headers = headers;
+  }
+  return request;
 }
 
 /**
@@ -168,12 +192,15 @@ export function createSessionCreateRequest(
   transport: TransportKind,
   signal: AbortSignal,
 ): SessionCreateRequest {
+  const headers = sanitizeHeaders(request.headers);
+  // The copy is plain data: check it again, in case the caller's object changed since it was validated.
+  assertHeaders(headers);
   return Object.freeze({
     downstreamSessionId: request.downstreamSessionId,
     upstreamId: request.upstreamId,
     url: request.url,
     transport,
-    headers: sanitizeHeaders(request.headers),
+    headers,
     signal,
   });
 }

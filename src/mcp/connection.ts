@@ -1,0 +1,168 @@
+import { type Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SseError, type SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+  type StreamableHTTPClientTransportOptions,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { type ConnectionEvents, type UpstreamConnection, type UpstreamNotification } from '../factory.js';
+import { onAbort, raceSignal } from './abort.js';
+import { type FetchTracker } from './fetch-tracker.js';
+
+type State = 'connecting' | 'open' | 'lost' | 'closing' | 'closed';
+
+/**
+ * Bound on each background step of cleaning up an abandoned creation: waiting for an in-flight `initialize`
+ * to land, then the best-effort DELETE of the session it opened. Real time (unref'd timers): the registry's
+ * clock does not reach the factory, and nothing waits on this cleanup.
+ */
+const ABANDON_GRACE_MS = 5_000;
+
+/** How {@link McpConnection} rebuilds a Streamable HTTP transport to terminate an abandoned session. */
+export type StreamableTransportOptions = Pick<StreamableHTTPClientTransportOptions, 'fetch' | 'requestInit'>;
+
+/**
+ * One SDK `Client` over one transport, glued to the registry's {@link ConnectionEvents}.
+ *
+ * - `onclose` of the client (the SDK chains it after the transport's own) → `events.closed`, unless the
+ *   close was ours. A handler already set on the client is kept and called first.
+ * - `onerror` is not fatal on Streamable HTTP: the SDK reports per-request failures there (a 404 for a
+ *   forgotten session, `fetch failed`, a broken standalone GET stream) and the failing call rejects, so the
+ *   registry decides through `lease.release(error)`. On legacy SSE an `SseError` after connect is fatal: the
+ *   upstream dropped the session with the stream, and the SDK's `EventSource` would otherwise reconnect into
+ *   a fresh, uninitialized upstream session and silently lose state. The transport is closed at once.
+ * - Every server notification goes to `events.notification`.
+ */
+export class McpConnection implements UpstreamConnection<Client> {
+  private state: State = 'connecting';
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly client: Client,
+    private readonly transport: StreamableHTTPClientTransport | SSEClientTransport,
+    private readonly events: ConnectionEvents,
+    private readonly url: URL,
+    private readonly transportOptions: StreamableTransportOptions,
+    private readonly tracker: FetchTracker,
+  ) {
+    const previousClose = client.onclose;
+    client.onclose = () => {
+      previousClose?.();
+      this.lost(new Error('The upstream transport closed'));
+    };
+    const previousError = client.onerror;
+    client.onerror = (error: Error) => {
+      previousError?.(error);
+      if (this.state === 'open' && error instanceof SseError) {
+        this.lost(error);
+        void this.client.close().catch(() => undefined);
+      }
+    };
+    const forward = (notification: { method: string; params?: unknown }): Promise<void> => {
+      if (this.state === 'open' || this.state === 'connecting') {
+        const { method, params } = notification;
+        const forwarded: UpstreamNotification = params === undefined ? { method } : { method, params };
+        this.events.notification(forwarded);
+      }
+      return Promise.resolve();
+    };
+    client.fallbackNotificationHandler = forward;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, forward);
+    client.setNotificationHandler(PromptListChangedNotificationSchema, forward);
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, forward);
+  }
+
+  /**
+   * Connects and initializes. If `signal` aborts first, rejects with `signal.reason` at once and cleans up
+   * in the background (see {@link McpConnection.abandon}). The `initialize` request gets no caller signal:
+   * a shared signal would collect one SDK listener per request, and aborting it would make the SDK drop the
+   * in-flight response that carries the upstream's session id.
+   */
+  async connect(signal: AbortSignal): Promise<void> {
+    try {
+      await raceSignal(this.client.connect(this.transport), signal);
+      this.state = 'open';
+    } catch (error) {
+      this.state = 'closed';
+      if (signal.aborted) {
+        void this.abandon();
+        throw signal.reason;
+      }
+      await this.abandon();
+      throw error;
+    }
+  }
+
+  close(signal: AbortSignal): Promise<void> {
+    this.closing ??= this.shutdown(signal);
+    return this.closing;
+  }
+
+  /** Terminates the upstream session (HTTP DELETE, Streamable HTTP only), then closes the client. */
+  private async shutdown(signal: AbortSignal): Promise<void> {
+    const wasOpen = this.state === 'open';
+    this.state = 'closing';
+    // Closing the client aborts every in-flight fetch of the transport, the DELETE included.
+    const stop = onAbort(signal, () => void this.client.close().catch(() => undefined));
+    let failure: { error: unknown } | undefined;
+    try {
+      if (wasOpen && this.transport instanceof StreamableHTTPClientTransport && !signal.aborted) {
+        await raceSignal(this.transport.terminateSession(), signal).catch((error: unknown) => {
+          if (!signal.aborted && !isGone(error)) failure = { error };
+        });
+      }
+      await this.client.close();
+    } finally {
+      stop();
+      this.state = 'closed';
+    }
+    if (failure !== undefined) throw failure.error as Error;
+  }
+
+  /** Reports the transport as gone, once, and only for a connection the registry holds. */
+  private lost(reason: unknown): void {
+    if (this.state !== 'open') return;
+    this.state = 'lost';
+    this.events.closed(reason);
+  }
+
+  /**
+   * Cleans up after a failed or abandoned connect; never throws. An `initialize` still in flight is given up
+   * to {@link ABANDON_GRACE_MS} to land, so a session the upstream opened for it is terminated rather than
+   * leaked; then the client is closed (aborting all its HTTP) and, for Streamable HTTP, the session id the
+   * upstream assigned (if any) gets a DELETE on a throwaway transport.
+   */
+  private async abandon(): Promise<void> {
+    await this.tracker.postsSettled(ABANDON_GRACE_MS);
+    const sessionId =
+      this.transport instanceof StreamableHTTPClientTransport ? (this.transport.sessionId ?? this.tracker.sessionId) : undefined;
+    await this.client.close().catch(() => undefined);
+    if (sessionId !== undefined) await terminateDetached(this.url, sessionId, this.transportOptions);
+  }
+}
+
+/** The upstream already forgot the session: terminating it is moot. */
+function isGone(error: unknown): boolean {
+  return error instanceof StreamableHTTPError && error.code === 404;
+}
+
+/** Best-effort DELETE of an upstream session on a throwaway transport, bounded by {@link ABANDON_GRACE_MS}. */
+async function terminateDetached(url: URL, sessionId: string, options: StreamableTransportOptions): Promise<void> {
+  const transport = new StreamableHTTPClientTransport(url, { ...options, sessionId });
+  const timer = setTimeout(() => void transport.close(), ABANDON_GRACE_MS);
+  timer.unref();
+  try {
+    await transport.start();
+    await transport.terminateSession();
+  } catch {
+    // Best effort: the upstream expires the session by itself.
+  } finally {
+    clearTimeout(timer);
+    await transport.close();
+  }
+}

@@ -1,0 +1,48 @@
+import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+
+/**
+ * Wraps the `fetch` a transport uses, to know two things the SDK does not expose reliably while a
+ * connection is being abandoned: whether a POST (the `initialize` one, typically) is still in flight, and
+ * the last `mcp-session-id` an upstream assigned, even if the SDK never got to read it.
+ */
+export class FetchTracker {
+  /** The last `mcp-session-id` response header seen. */
+  sessionId: string | undefined;
+  private postsInFlight = 0;
+  private readonly settled = new Set<() => void>();
+
+  constructor(private readonly base: FetchLike) {}
+
+  readonly fetch: FetchLike = async (url, init) => {
+    const post = init?.method === 'POST';
+    if (post) this.postsInFlight += 1;
+    try {
+      const response = await this.base(url, init);
+      this.sessionId = response.headers.get('mcp-session-id') ?? this.sessionId;
+      return response;
+    } finally {
+      if (post) {
+        this.postsInFlight -= 1;
+        for (const notify of [...this.settled]) notify();
+      }
+    }
+  };
+
+  /** Resolves once no POST is in flight, or after `timeoutMs` (an unref'd timer), whichever comes first. */
+  postsSettled(timeoutMs: number): Promise<void> {
+    if (this.postsInFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.settled.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.postsInFlight === 0) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      this.settled.add(check);
+    });
+  }
+}
