@@ -16,6 +16,7 @@ const VALID_ID = /^[\x21-\x7E]{1,256}$/;
  */
 export function downstreamSessionIdFromHeaders(headers: HeaderSource): string | undefined {
   let value: unknown;
+  if (typeof headers !== 'object' || headers === null) return undefined;
   if (typeof Headers !== 'undefined' && headers instanceof Headers) {
     value = headers.get('mcp-session-id') ?? undefined;
   } else {

@@ -158,7 +158,7 @@ function probes(value: unknown): readonly ProbeMethod[] {
 function circuitBreaker(value: unknown): Required<CircuitBreakerOptions> | false {
   if (value === undefined) return DEFAULTS.circuitBreaker;
   if (value === false) return false;
-  if (typeof value !== 'object' || value === null) fail('circuitBreaker', 'false or an object', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('circuitBreaker', 'false or an object', value);
   const { failureThreshold, resetMs, ...rest } = value as Record<string, unknown>;
   const unknownKey = Object.keys(rest)[0];
   if (unknownKey !== undefined) {

@@ -228,7 +228,9 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       if (this.#closed) throw new RegistryClosedError();
       if (round >= MAX_ACQUIRE_ROUNDS) {
         const current = this.#lookup(request.downstreamSessionId, request.upstreamId);
-        if (current?.state === 'ready' && !current.dead) return this.#lease(current);
+        if (current?.state === 'ready' && !current.dead && current.matches(request.url, transport, request.fingerprint)) {
+          return this.#lease(current);
+        }
         throw new SessionEvictedError('transport-closed');
       }
     }

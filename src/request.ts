@@ -136,12 +136,14 @@ export function readRequest(input: unknown): SessionRequest {
  * @throws {@link InvalidRequestError}
  */
 export function assertHeaders(headers: unknown): asserts headers is Record<string, string> {
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new InvalidRequestError('headers', `Expected \`headers\` to be a plain object, got ${describe(headers)}`);
+  const proto: unknown = typeof headers === 'object' && headers !== null ? Object.getPrototypeOf(headers) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new InvalidRequestError('headers', `Expected \`headers\` to be a plain object of strings, got ${describe(headers)}`);
   }
-  for (const name in headers) {
-    if (!Object.hasOwn(headers, name)) continue;
-    const value: unknown = (headers as Record<string, unknown>)[name];
+  const record = headers as Record<string, unknown>;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    const value = record[name];
     if (!HEADER_NAME.test(name)) {
       throw new InvalidRequestError('headers', `Invalid header name (${name.length} characters): not an HTTP token`);
     }
@@ -180,7 +182,8 @@ export function sanitizeHeaders(headers: Record<string, string> | undefined): Re
       if (!Object.hasOwn(headers, name)) continue;
       const lower = name.toLowerCase();
       if (REMOVED_HEADERS.has(lower)) continue;
-      out[lower] = headers[name] as string;
+      // defineProperty: a header named `__proto__` is kept as a header, never touches the prototype.
+      Object.defineProperty(out, lower, { value: headers[name], enumerable: true, writable: true, configurable: true });
     }
   }
   return Object.freeze(out);

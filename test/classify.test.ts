@@ -89,7 +89,10 @@ beforeAll(async () => {
   servers.push(plain);
   real.tls = await rejectionOf(fetch(`https://127.0.0.1:${portOf(plain)}/`));
 
-  real.timeout = await rejectionOf(fetch(`http://127.0.0.1:${refusedPort}/`, { signal: AbortSignal.timeout(0) }));
+  // A server that accepts and never answers, so only the timeout can end the request (no race with a refusal).
+  const silent = await listen(createNetServer(() => undefined));
+  servers.push(silent);
+  real.timeout = await rejectionOf(fetch(`http://127.0.0.1:${portOf(silent)}/`, { signal: AbortSignal.timeout(50) }));
 
   const forgetful = await listen(
     createHttpServer((_req, res) => {
