@@ -1,6 +1,18 @@
+import { type CircuitBreaker } from './circuit.js';
 import { type ConnectionEvents, type UpstreamConnection } from './factory.js';
+import { LruNode, type LruList } from './lru.js';
 import { type SessionKey, type TransportKind } from './request.js';
 import { type SessionInfo, type SessionState } from './session-info.js';
+
+/** Sessions of one upstream, its idle LRU and its circuit breaker (owned by the registry). */
+export interface UpstreamIndex<C> {
+  readonly entries: Set<Entry<C>>;
+  /** Ready sessions with no open lease, least recently used first (kept only for a finite per-upstream limit). */
+  readonly idle: LruList<Entry<C>>;
+  breaker: CircuitBreaker | undefined;
+  pending: number;
+  inFlight: number;
+}
 
 /**
  * One key's upstream session and its state machine: `creating → ready ⇄ probing → draining → closed`.
@@ -18,6 +30,20 @@ export class Entry<C> {
   lastUsedAt: number;
   useCount = 0;
   inFlight = 0;
+  /** The registry's per-upstream index this entry is in (set on insert; saves a Map lookup per lease). */
+  upstream: UpstreamIndex<C> | undefined = undefined;
+  /** `connection.client`, kept here so a lease touches one object fewer. */
+  client: C | undefined = undefined;
+  /** `key.upstreamId`, on the entry itself so a lookup does not touch the key object. */
+  readonly upstreamId: string;
+  /** The next entry of the same downstream session (the registry chains one session's entries). */
+  sibling: Entry<C> | undefined = undefined;
+  /** Links of the registry-wide idle LRU (an `IdleList`): kept on the entry, no wrapper object. */
+  idlePrev: Entry<C> | undefined = undefined;
+  idleNext: Entry<C> | undefined = undefined;
+  idleLinked = false;
+  /** This entry's slot in its upstream's idle LRU (used only with a finite `maxSessionsPerUpstream`). */
+  readonly upstreamIdleNode = new LruNode<Entry<C>>(this);
 
   /** Settles when the current creation or probe ends; `undefined` while ready. */
   pending: Promise<void> | undefined = undefined;
@@ -44,6 +70,7 @@ export class Entry<C> {
     now: number,
     events: (entry: Entry<C>) => ConnectionEvents,
   ) {
+    this.upstreamId = key.upstreamId;
     this.createdAt = now;
     this.lastUsedAt = now;
     this.events = events(this);

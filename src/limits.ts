@@ -4,14 +4,14 @@ import { CapacityError } from './errors.js';
 export interface CapacityView<E> {
   total: number;
   maxSessions: number;
-  totalIdle: ReadonlySet<E>;
+  totalIdle: Iterable<E>;
   upstreamId: string;
   upstreamTotal: number;
   maxSessionsPerUpstream: number;
-  upstreamIdle: ReadonlySet<E>;
+  upstreamIdle: Iterable<E>;
 }
 
-function firstOf<E>(set: ReadonlySet<E>, except?: E): E | undefined {
+function firstOf<E>(set: Iterable<E>, except?: E): E | undefined {
   for (const item of set) if (item !== except) return item;
   return undefined;
 }

@@ -6,7 +6,7 @@ import { CircuitBreaker } from './circuit.js';
 import { classifyError, isTransportError } from './classify.js';
 import { type UpstreamClient } from './client.js';
 import { systemClock, type Clock } from './clock.js';
-import { Entry } from './entry.js';
+import { Entry, type UpstreamIndex } from './entry.js';
 import {
   RegistryClosedError,
   SessionCreateError,
@@ -18,12 +18,14 @@ import { type EvictReason, type RegistryEvents } from './events.js';
 import { type ConnectionEvents, type SessionFactory, type UpstreamConnection, type UpstreamNotification } from './factory.js';
 import { Lease, type LeaseOwner, type SessionLease } from './lease.js';
 import { planCapacity } from './limits.js';
+import { IdleList, LruList } from './lru.js';
 import { ListChangedDebouncer, listChangedKind } from './list-changed.js';
 import { silentLogger, type LogFields, type Logger } from './logger.js';
 import { createMcpSessionFactory } from './mcp/factory.js';
 import { resolveOptions, type RegistryOptions, type ResolvedOptions } from './options.js';
 import { runProbeChain } from './probe.js';
 import {
+  assertHeaders,
   assertId,
   assertSessionKey,
   assertUrl,
@@ -38,15 +40,6 @@ import { type SessionInfo } from './session-info.js';
 import { zeroCounters, zeroEvictions, type RegistryCounters, type RegistrySnapshot } from './snapshot.js';
 import { defaultWorkerId } from './worker-id.js';
 
-/** Sessions of one upstream, its idle LRU and its circuit breaker. */
-interface UpstreamIndex<C> {
-  readonly entries: Set<Entry<C>>;
-  /** Ready sessions with no open lease, least recently used first. */
-  readonly idle: Set<Entry<C>>;
-  breaker: CircuitBreaker | undefined;
-  pending: number;
-  inFlight: number;
-}
 
 /** eventemitter3's listener records (the shape its own `emit` walks). */
 interface ListenerRecord {
@@ -120,10 +113,11 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   readonly #debouncer: ListChangedDebouncer;
 
   /** downstreamSessionId → upstreamId → entry (creating, ready or probing). */
-  readonly #bySession = new Map<string, Map<string, Entry<C>>>();
+  /** downstreamSessionId → its first entry; the session's other entries follow through `entry.sibling`. */
+  readonly #bySession = new Map<string, Entry<C>>();
   readonly #byUpstream = new Map<string, UpstreamIndex<C>>();
   /** Ready sessions with no open lease, least recently used first. */
-  readonly #idle = new Set<Entry<C>>();
+  readonly #idle = new IdleList<Entry<C>>();
   /** Live sessions in creation order (only kept when `maxAgeMs` is on). */
   readonly #byAge = new Set<Entry<C>>();
   /** Closes in progress (evicted sessions draining or closing, orphaned late connections). */
@@ -131,6 +125,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   /** Evicted sessions still draining, so `closeAll` can cut their drains short. */
   readonly #draining = new Set<Entry<C>>();
 
+  /** Per-upstream idle LRUs are kept only to enforce a finite `maxSessionsPerUpstream`. */
+  readonly #upstreamLru: boolean;
   #entryCount = 0;
   #live = 0;
   #pending = 0;
@@ -151,6 +147,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   constructor(options: RegistryOptions<C> = {}) {
     super();
     this.#options = resolveOptions(options);
+    this.#upstreamLru = this.#options.maxSessionsPerUpstream !== Infinity;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
     this.#factory = options.sessionFactory ?? (createMcpSessionFactory() as unknown as SessionFactory<C>);
@@ -193,7 +190,17 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
    * {@link CapacityError}, {@link NotOwnerError}, {@link SessionEvictedError}; `request.signal.reason` when the
    * caller's signal aborts.
    */
-  async acquire(input: SessionRequest): Promise<SessionLease<C>> {
+  acquire(input: SessionRequest): Promise<SessionLease<C>> {
+    let hit: SessionLease<C> | undefined;
+    try {
+      hit = this.#reuse(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return hit !== undefined ? Promise.resolve(hit) : this.#acquire(input);
+  }
+
+  async #acquire(input: SessionRequest): Promise<SessionLease<C>> {
     const request = readRequest(input);
     if (this.#closed) throw new RegistryClosedError();
     const { signal } = request;
@@ -216,7 +223,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
             void this.#evictEntry(entry, 'max-age');
             entry = undefined;
           } else if (entry.inFlight > 0 || now - entry.lastUsedAt <= this.#options.idleValidationMs) {
-            return this.#lease(entry);
+            return this.#lease(entry, now);
           } else {
             this.#startProbe(entry);
           }
@@ -247,7 +254,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
    * ```
    */
   async withSession<T>(request: SessionRequest, fn: (client: C, info: SessionInfo) => Promise<T> | T): Promise<T> {
-    const lease = await this.acquire(request);
+    const lease = this.#reuse(request) ?? (await this.#acquire(request));
     let result: T;
     try {
       result = await fn(lease.client, lease.info);
@@ -284,9 +291,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
    */
   async evictSession(downstreamSessionId: string): Promise<number> {
     assertId('downstreamSessionId', downstreamSessionId);
-    const entries = this.#bySession.get(downstreamSessionId);
-    if (entries === undefined) return 0;
-    const victims = [...entries.values()];
+    const victims = this.#sessionEntries(downstreamSessionId);
+    if (victims.length === 0) return 0;
     await this.#settle(victims.map((entry) => this.#evictEntry(entry, 'session')));
     return victims.length;
   }
@@ -337,7 +343,9 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   /** A fresh, plain, JSON-serializable picture of the registry. */
   snapshot(): RegistrySnapshot {
     const entries: SessionInfo[] = [];
-    for (const byUpstream of this.#bySession.values()) for (const entry of byUpstream.values()) entries.push(entry.info());
+    for (const first of this.#bySession.values()) {
+      for (let entry: Entry<C> | undefined = first; entry !== undefined; entry = entry.sibling) entries.push(entry.info());
+    }
     for (const entry of this.#draining) entries.push(entry.info());
     const upstreams = [...this.#byUpstream].map(([upstreamId, index]) => ({
       upstreamId,
@@ -364,36 +372,59 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   // ---------------------------------------------------------------------------------------------------------
   // Leases
 
-  #lease(entry: Entry<C>): SessionLease<C> {
-    const connection = entry.connection as UpstreamConnection<C>;
+  /**
+   * The reuse fast path. A ready entry exists only for ids that passed validation, so a request whose url,
+   * transport and fingerprint equal the entry's needs no regex or URL work. Anything else (no entry, creating,
+   * probing, dead, due for a probe or max-age, changed identity, bad or aborted signal) returns `undefined`
+   * and takes the full path, which validates and throws as before.
+   */
+  #reuse(input: SessionRequest): SessionLease<C> | undefined {
+    if (typeof input !== 'object' || input === null || this.#closed) return undefined;
+    // Each field is read once (a getter cannot answer differently between check and use).
+    const { downstreamSessionId, upstreamId, url, transport, fingerprint, signal, headers } = input;
+    let entry = this.#bySession.get(downstreamSessionId);
+    while (entry !== undefined && entry.upstreamId !== upstreamId) entry = entry.sibling;
+    if (entry === undefined || entry.state !== 'ready' || entry.dead) return undefined;
+    if (url !== entry.url || fingerprint !== entry.fingerprint || (transport ?? 'streamable-http') !== entry.transport) {
+      return undefined;
+    }
+    if (signal !== undefined && (!(signal instanceof AbortSignal) || signal.aborted)) return undefined;
+    if (headers !== undefined) assertHeaders(headers);
+    const now = this.#clock.now();
+    if (this.#options.maxAgeMs > 0 && now - entry.createdAt >= this.#options.maxAgeMs) return undefined;
+    if (entry.inFlight === 0 && now - entry.lastUsedAt > this.#options.idleValidationMs) return undefined;
+    return this.#lease(entry, now);
+  }
+
+  #lease(entry: Entry<C>, now = this.#clock.now()): SessionLease<C> {
+    const index = entry.upstream as UpstreamIndex<C>;
     if (entry.inFlight === 0) {
-      this.#idle.delete(entry);
-      this.#index(entry).idle.delete(entry);
+      this.#idle.remove(entry);
+      if (this.#upstreamLru) index.idle.remove(entry.upstreamIdleNode);
     }
     entry.inFlight += 1;
     entry.useCount += 1;
-    entry.lastUsedAt = this.#clock.now();
+    entry.lastUsedAt = now;
     this.#inFlight += 1;
-    this.#index(entry).inFlight += 1;
+    index.inFlight += 1;
     if (entry.useCount > 1) {
       this.#counters.reuses += 1;
       if (this.#hasListeners('session:reused')) this.#emit('session:reused', { key: entry.key, info: entry.info() });
     }
-    return new Lease(this, entry, connection.client);
+    return new Lease(this, entry, entry.client as C);
   }
 
   /** @internal Called by {@link Lease.release}. */
   releaseLease(entry: Entry<C>, error: unknown): void {
     entry.inFlight -= 1;
     this.#inFlight -= 1;
-    const index = this.#byUpstream.get(entry.key.upstreamId);
-    if (index !== undefined && index.entries.has(entry)) index.inFlight -= 1;
     entry.lastUsedAt = this.#clock.now();
-    if (entry.state === 'draining') {
-      if (entry.inFlight === 0) entry.onDrained?.();
+    // Ready and probing entries are exactly the indexed ones: eviction unindexes before it changes the state.
+    if (entry.state !== 'ready' && entry.state !== 'probing') {
+      if (entry.state === 'draining' && entry.inFlight === 0) entry.onDrained?.();
       return;
     }
-    if (!this.#isCurrent(entry)) return;
+    (entry.upstream as UpstreamIndex<C>).inFlight -= 1;
     if (error !== undefined && isTransportError(error)) {
       void this.#evictEntry(entry, 'transport-error');
       return;
@@ -411,8 +442,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   }
 
   #markIdle(entry: Entry<C>): void {
-    this.#idle.add(entry);
-    this.#index(entry).idle.add(entry);
+    this.#idle.append(entry);
+    if (this.#upstreamLru) (entry.upstream as UpstreamIndex<C>).idle.append(entry.upstreamIdleNode);
     if (this.#options.idleTtlMs > 0) this.#armSweep(entry.lastUsedAt + this.#options.idleTtlMs);
   }
 
@@ -496,9 +527,11 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   #createSucceeded(entry: Entry<C>, connection: UpstreamConnection<C>, startedAt: number): void {
     this.#endCreation(entry);
+    entry.controller = undefined;
     const index = this.#index(entry);
     const now = this.#clock.now();
     entry.connection = connection;
+    entry.client = connection.client;
     entry.state = 'ready';
     entry.createdAt = now;
     entry.lastUsedAt = now;
@@ -612,8 +645,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   #startProbe(entry: Entry<C>): void {
     entry.state = 'probing';
-    this.#idle.delete(entry);
-    this.#index(entry).idle.delete(entry);
+    this.#idle.remove(entry);
+    (entry.upstream as UpstreamIndex<C>).idle.remove(entry.upstreamIdleNode);
     const controller = new AbortController();
     entry.controller = controller;
     entry.beginPending();
@@ -644,6 +677,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       return;
     }
     if (entry.state !== 'probing') return;
+    entry.controller = undefined;
     const durationMs = this.#clock.now() - startedAt;
     this.#emit(
       'probe',
@@ -673,7 +707,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
    * Removes `entry` from the registry at once and closes it in the background (after draining its leases).
    * Returns the close's promise (bounded; never rejects).
    */
-  #evictEntry(entry: Entry<C>, reason: EvictReason, sharedWindow = false): Promise<void> {
+  #evictEntry(entry: Entry<C>, reason: EvictReason, graceEndsAt?: number): Promise<void> {
     if (entry.state === 'creating') {
       this.#abandonCreate(entry, reason === 'close-all' ? new RegistryClosedError() : new SessionEvictedError(reason));
       return Promise.resolve();
@@ -682,7 +716,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     const wasProbing = entry.state === 'probing';
     this.#remove(entry);
     this.#live -= 1;
-    this.#idle.delete(entry);
+    this.#idle.remove(entry);
     this.#byAge.delete(entry);
     entry.state = 'draining';
     this.#counters.evictions += 1;
@@ -693,14 +727,13 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       entry.controller?.abort(new SessionEvictedError(reason));
       entry.settlePending(); // waiters re-examine the key and create a fresh session
     }
-    const closing = this.#drainAndClose(entry, sharedWindow);
+    const closing = this.#drainAndClose(entry, graceEndsAt);
     this.#track(closing);
     return closing;
   }
 
-  async #drainAndClose(entry: Entry<C>, sharedWindow: boolean): Promise<void> {
+  async #drainAndClose(entry: Entry<C>, graceEndsAt: number | undefined): Promise<void> {
     const { closeTimeoutMs } = this.#options;
-    const startedAt = this.#clock.now();
     if (entry.inFlight > 0) {
       this.#draining.add(entry);
       await new Promise<void>((resolve) => {
@@ -714,7 +747,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     }
     this.#draining.delete(entry);
     entry.state = 'closed';
-    const graceMs = sharedWindow ? Math.max(0, startedAt + closeTimeoutMs - this.#clock.now()) : closeTimeoutMs;
+    const graceMs = graceEndsAt !== undefined ? Math.max(0, graceEndsAt - this.#clock.now()) : closeTimeoutMs;
     await this.#closeConnection(entry, entry.connection as UpstreamConnection<C>, graceMs);
   }
 
@@ -725,6 +758,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   #closeConnection(entry: Entry<C>, connection: UpstreamConnection<C>, graceMs: number): Promise<void> {
     const { closeTimeoutMs } = this.#options;
     const controller = new AbortController();
+    const abandonAt = this.#clock.now() + graceMs + closeTimeoutMs;
     return new Promise<void>((resolve) => {
       let done = false;
       let hardTimer: unknown;
@@ -743,7 +777,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
           this.#counters.closeTimeouts += 1;
           this.#log('warn', 'upstream session close timed out; abandoned', entry, { closeTimeoutMs });
           this.#emit('close:timeout', { key: entry.key, closeTimeoutMs });
-        }, closeTimeoutMs);
+        }, Math.max(0, abandonAt - this.#clock.now()));
       }, graceMs);
       let closing: Promise<void>;
       try {
@@ -779,13 +813,21 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     this.#debouncer.clear();
     const earlierDrains = [...this.#draining];
     const closings: Promise<void>[] = [];
-    for (const byUpstream of [...this.#bySession.values()]) {
-      for (const entry of [...byUpstream.values()]) closings.push(this.#evictEntry(entry, 'close-all', true));
+    const graceEndsAt = this.#clock.now() + this.#options.closeTimeoutMs;
+    for (const downstreamSessionId of [...this.#bySession.keys()]) {
+      for (const entry of this.#sessionEntries(downstreamSessionId)) closings.push(this.#evictEntry(entry, 'close-all', graceEndsAt));
     }
     // Sessions evicted earlier and still draining: stop waiting for their leases.
     for (const entry of earlierDrains) entry.onDrained?.();
     const ownership = this.#ownership?.close(this.#options.closeTimeoutMs) ?? Promise.resolve();
-    await Promise.all([...closings, ...this.#closing, ownership]);
+    // systemClock timers are unref'd; while someone awaits shutdown, keep the process alive until it is done
+    // (otherwise `await registry.closeAll()` at the end of a script could exit before the closes settle).
+    const keepAlive = this.#clock === systemClock ? setInterval(() => undefined, 60_000) : undefined;
+    try {
+      await Promise.all([...closings, ...this.#closing, ownership]);
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.#log('info', 'upstream session registry closed');
   }
 
@@ -831,7 +873,16 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   // Indexes
 
   #lookup(downstreamSessionId: string, upstreamId: string): Entry<C> | undefined {
-    return this.#bySession.get(downstreamSessionId)?.get(upstreamId);
+    let entry = this.#bySession.get(downstreamSessionId);
+    while (entry !== undefined && entry.upstreamId !== upstreamId) entry = entry.sibling;
+    return entry;
+  }
+
+  /** A copy of one downstream session's entries (safe to evict while iterating). */
+  #sessionEntries(downstreamSessionId: string): Entry<C>[] {
+    const out: Entry<C>[] = [];
+    for (let entry = this.#bySession.get(downstreamSessionId); entry !== undefined; entry = entry.sibling) out.push(entry);
+    return out;
   }
 
   #isCurrent(entry: Entry<C>): boolean {
@@ -840,10 +891,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   /** Whether the entry's downstream session already has a live session with another upstream (so it is ours). */
   #hasLiveSibling(entry: Entry<C>): boolean {
-    const byUpstream = this.#bySession.get(entry.key.downstreamSessionId);
-    if (byUpstream === undefined) return false;
-    for (const sibling of byUpstream.values()) {
-      if (sibling !== entry && (sibling.state === 'ready' || sibling.state === 'probing')) return true;
+    for (let other = this.#bySession.get(entry.key.downstreamSessionId); other !== undefined; other = other.sibling) {
+      if (other !== entry && (other.state === 'ready' || other.state === 'probing')) return true;
     }
     return false;
   }
@@ -855,7 +904,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
       const { circuitBreaker, createTimeoutMs } = this.#options;
       index = {
         entries: new Set(),
-        idle: new Set(),
+        idle: new LruList(),
         breaker:
           circuitBreaker === false
             ? undefined
@@ -874,34 +923,44 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   #insert(entry: Entry<C>, index: UpstreamIndex<C>): void {
     const { downstreamSessionId, upstreamId } = entry.key;
-    let byUpstream = this.#bySession.get(downstreamSessionId);
-    if (byUpstream === undefined) {
-      byUpstream = new Map();
-      this.#bySession.set(downstreamSessionId, byUpstream);
-    }
-    byUpstream.set(upstreamId, entry);
+    const previous = this.#lookup(downstreamSessionId, upstreamId);
+    if (previous !== undefined) this.#unlink(previous);
+    entry.sibling = this.#bySession.get(downstreamSessionId);
+    this.#bySession.set(downstreamSessionId, entry);
     index.entries.add(entry);
+    entry.upstream = index;
     this.#entryCount += 1;
   }
 
   /** Removes `entry` from every index if it is still the current entry for its key (undici's same-entry check). */
   #remove(entry: Entry<C>): void {
     const { downstreamSessionId, upstreamId } = entry.key;
-    const byUpstream = this.#bySession.get(downstreamSessionId);
-    if (byUpstream?.get(upstreamId) !== entry) return;
-    byUpstream.delete(upstreamId);
+    if (this.#lookup(downstreamSessionId, upstreamId) !== entry) return;
+    this.#unlink(entry);
     this.#entryCount -= 1;
     const index = this.#byUpstream.get(upstreamId);
     if (index !== undefined) {
       index.entries.delete(entry);
-      index.idle.delete(entry);
+      index.idle.remove(entry.upstreamIdleNode);
       index.inFlight -= entry.inFlight;
       this.#dropIndexIfUnused(upstreamId, index);
     }
-    if (byUpstream.size === 0) {
-      this.#bySession.delete(downstreamSessionId);
-      this.#ownership?.release(downstreamSessionId);
+    if (!this.#bySession.has(downstreamSessionId)) this.#ownership?.release(downstreamSessionId);
+  }
+
+  /** Takes `entry` out of its downstream session's chain, dropping the session's key when it was the last. */
+  #unlink(entry: Entry<C>): void {
+    const { downstreamSessionId } = entry.key;
+    const first = this.#bySession.get(downstreamSessionId);
+    if (first === entry) {
+      if (entry.sibling === undefined) this.#bySession.delete(downstreamSessionId);
+      else this.#bySession.set(downstreamSessionId, entry.sibling);
+    } else {
+      let previous = first;
+      while (previous !== undefined && previous.sibling !== entry) previous = previous.sibling;
+      if (previous !== undefined) previous.sibling = entry.sibling;
     }
+    entry.sibling = undefined;
   }
 
   #dropIndexIfUnused(upstreamId: string, index = this.#byUpstream.get(upstreamId)): void {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 /**
@@ -9,11 +10,19 @@ export class FetchTracker {
   /** The last `mcp-session-id` response header seen. */
   sessionId: string | undefined;
   private postsInFlight = 0;
+  private quietSignal: AbortSignal | undefined;
   private readonly settled = new Set<() => void>();
 
   constructor(private readonly base: FetchLike) {}
 
   readonly fetch: FetchLike = async (url, init) => {
+    const signal = init?.signal;
+    if (signal != null && signal !== this.quietSignal) {
+      // The SDK passes one long-lived signal to every fetch; undici holds a listener on it per request until
+      // the request is garbage-collected, so Node would warn (MaxListenersExceededWarning) on busy sessions.
+      setMaxListeners(0, signal);
+      this.quietSignal = signal;
+    }
     const post = init?.method === 'POST';
     if (post) this.postsInFlight += 1;
     try {

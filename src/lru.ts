@@ -1,0 +1,126 @@
+/**
+ * One slot of an {@link LruList}. Allocated once per entry and list, and relinked on every use, so keeping
+ * recency order costs no allocation and no hashing.
+ */
+export class LruNode<E> {
+  prev: LruNode<E> | undefined = undefined;
+  next: LruNode<E> | undefined = undefined;
+  /** True while the node is in a list. */
+  linked = false;
+
+  /** @param value - What the node stands for (the registry's entry). */
+  constructor(readonly value: E) {}
+}
+
+/**
+ * An intrusive doubly-linked list, least recently appended first: O(1) `append` (move to the back) and
+ * `remove`, iteration from the front. Iteration tolerates removing the current value.
+ *
+ * @example
+ * ```ts
+ * const idle = new LruList<Entry>();
+ * idle.append(entry.upstreamIdleNode);   // used just now: to the back
+ * const oldest = idle[Symbol.iterator]().next().value;
+ * ```
+ */
+export class LruList<E> implements Iterable<E> {
+  #head: LruNode<E> | undefined = undefined;
+  #tail: LruNode<E> | undefined = undefined;
+  /** Number of linked nodes. */
+  size = 0;
+
+  /** Links `node` at the back (unlinking it first if it is already in the list). */
+  append(node: LruNode<E>): void {
+    if (node.linked) this.remove(node);
+    node.linked = true;
+    node.prev = this.#tail;
+    node.next = undefined;
+    if (this.#tail === undefined) this.#head = node;
+    else this.#tail.next = node;
+    this.#tail = node;
+    this.size += 1;
+  }
+
+  /** Unlinks `node`; a node that is not linked is ignored. */
+  remove(node: LruNode<E>): void {
+    if (!node.linked) return;
+    node.linked = false;
+    if (node.prev === undefined) this.#head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === undefined) this.#tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = undefined;
+    node.next = undefined;
+    this.size -= 1;
+  }
+
+  /** Values from least to most recently appended. */
+  *[Symbol.iterator](): Iterator<E> {
+    let node = this.#head;
+    while (node !== undefined) {
+      const next = node.next;
+      yield node.value;
+      node = next;
+    }
+  }
+}
+
+/** The links an {@link IdleList} keeps on its members themselves (no wrapper object per member). */
+export interface IdleLinks<E> {
+  idlePrev: E | undefined;
+  idleNext: E | undefined;
+  idleLinked: boolean;
+}
+
+/**
+ * {@link LruList} for objects that carry their own links (`idlePrev`, `idleNext`, `idleLinked`): no wrapper
+ * object, so moving a member touches one object fewer. An object can be in one such list at a time.
+ *
+ * @example
+ * ```ts
+ * const idle = new IdleList<Entry>();
+ * idle.append(entry);   // to the back (most recently used)
+ * idle.remove(entry);
+ * ```
+ */
+export class IdleList<E extends IdleLinks<E>> implements Iterable<E> {
+  #head: E | undefined = undefined;
+  #tail: E | undefined = undefined;
+  /** Number of linked members. */
+  size = 0;
+
+  /** Links `item` at the back (unlinking it first if it is already in the list). */
+  append(item: E): void {
+    if (item.idleLinked) this.remove(item);
+    item.idleLinked = true;
+    item.idlePrev = this.#tail;
+    item.idleNext = undefined;
+    if (this.#tail === undefined) this.#head = item;
+    else this.#tail.idleNext = item;
+    this.#tail = item;
+    this.size += 1;
+  }
+
+  /** Unlinks `item`; an item that is not linked is ignored. */
+  remove(item: E): void {
+    if (!item.idleLinked) return;
+    item.idleLinked = false;
+    if (item.idlePrev === undefined) this.#head = item.idleNext;
+    else item.idlePrev.idleNext = item.idleNext;
+    if (item.idleNext === undefined) this.#tail = item.idlePrev;
+    else item.idleNext.idlePrev = item.idlePrev;
+    item.idlePrev = undefined;
+    item.idleNext = undefined;
+    this.size -= 1;
+  }
+
+  /** Members from least to most recently appended. */
+  *[Symbol.iterator](): Iterator<E> {
+    let item = this.#head;
+    while (item !== undefined) {
+      const next = item.idleNext;
+      yield item;
+      item = next;
+    }
+  }
+}
