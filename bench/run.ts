@@ -1,0 +1,193 @@
+/**
+ * Benchmark runner: `npm run bench [-- --quick] [--json <path>] [--check] [--only <suite,...>]`.
+ *
+ * Runs every suite side by side in one process (real timers, warm-up, many iterations, medians), prints a
+ * table and the targets of issue #5 (pass/fail), and optionally writes the JSON report.
+ * - `--quick`: fewer iterations (under 60 s on a 2-core machine); every JSON field is still computed.
+ * - `--json <path>`: write the report there.
+ * - `--check`: exit 1 when a target is missed (without it the run only reports).
+ * - `--only hitPath,scale`: run some suites (for profiling with `node --cpu-prof`); others are skipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { runCloseAll } from './suites/close-all.js';
+import { runConcurrency } from './suites/concurrency.js';
+import { runE2e } from './suites/e2e.js';
+import { runHitPath } from './suites/hit-path.js';
+import { runMemory } from './suites/memory.js';
+import { fullGc } from './lib/stats.js';
+import { runScale } from './suites/scale.js';
+import { type SuiteOptions } from './suites/types.js';
+
+// Memory first (cleanest heap); the end-to-end suite before the 100,000-session scale suite.
+const SUITES = {
+  memory: runMemory,
+  concurrency: runConcurrency,
+  closeAll: runCloseAll,
+  e2e: runE2e,
+  hitPath: runHitPath,
+  scale: runScale,
+} as const;
+type SuiteName = keyof typeof SUITES;
+type Results = { [K in SuiteName]?: Awaited<ReturnType<(typeof SUITES)[K]>> };
+
+interface Target {
+  field: string;
+  op: '>=' | '<=' | '=';
+  target: number;
+}
+
+/** The targets of issue #5. */
+const TARGETS: readonly Target[] = [
+  { field: 'hitPath.vsGenericPool', op: '>=', target: 1.5 },
+  { field: 'e2e.reusedVsPerCall', op: '>=', target: 4 },
+  { field: 'e2e.overheadVsRawClient', op: '<=', target: 1.05 },
+  { field: 'scale.evictUpstreamGrowth', op: '<=', target: 2 },
+  { field: 'closeAll.boundRatio', op: '<=', target: 1.2 },
+  { field: 'memory.bytesPerSession', op: '<=', target: 2048 },
+  { field: 'concurrency.createsFor10kConcurrentAcquires', op: '=', target: 1 },
+];
+
+interface Args {
+  quick: boolean;
+  check: boolean;
+  json: string | undefined;
+  only: SuiteName[];
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { quick: false, check: false, json: undefined, only: Object.keys(SUITES) as SuiteName[] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--check') args.check = true;
+    else if (arg === '--json') args.json = value();
+    else if (arg.startsWith('--json=')) args.json = arg.slice('--json='.length);
+    else if (arg === '--only') {
+      const names = value().split(',');
+      for (const name of names) if (!(name in SUITES)) throw new Error(`unknown suite '${name}' (${Object.keys(SUITES).join(', ')})`);
+      args.only = names as SuiteName[];
+    } else throw new Error(`unknown argument '${arg}' (expected --quick, --check, --json <path>, --only <suites>)`);
+  }
+  return args;
+}
+
+function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    totalMemoryBytes: os.totalmem(),
+    nodeVersion: process.version,
+    v8Version: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    osRelease: os.release(),
+    loadAverageAtStart: os.loadavg().map((load) => Math.round(load * 100) / 100),
+  };
+}
+
+function lookup(results: Results, field: string): number | undefined {
+  const [suite, key] = field.split('.') as [SuiteName, string];
+  const value = (results[suite] as Record<string, unknown> | undefined)?.[key];
+  return typeof value === 'number' ? value : undefined;
+}
+
+function meets({ op, target }: Target, value: number): boolean {
+  if (op === '>=') return value >= target;
+  if (op === '<=') return value <= target;
+  return value === target;
+}
+
+function formatNumber(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join('; ');
+  if (typeof value !== 'number') return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
+}
+
+function printTable(results: Results): void {
+  const rows: [string, string][] = [];
+  for (const [suite, result] of Object.entries(results)) {
+    for (const [key, value] of Object.entries(result as object)) rows.push([`${suite}.${key}`, formatNumber(value)]);
+  }
+  const width = Math.max(...rows.map(([name]) => name.length));
+  console.log('');
+  for (const [name, value] of rows) console.log(`  ${name.padEnd(width)}  ${value}`);
+}
+
+async function runSuites(names: readonly SuiteName[], options: SuiteOptions, results: Results, timings: Record<string, number>): Promise<void> {
+  for (const name of names) {
+    // Every suite starts from a collected heap, whatever the one before it left behind (not timed).
+    fullGc();
+    const suiteStart = performance.now();
+    console.log(`- ${name}`);
+    (results as Record<string, unknown>)[name] = await SUITES[name](options);
+    timings[name] = Math.round(performance.now() - suiteStart);
+    console.log(`  done in ${(timings[name] / 1000).toFixed(1)} s`);
+  }
+}
+
+async function main(): Promise<number> {
+  // Memory needs a callable GC: re-run under --expose-gc when started without it.
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+    const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+    return child.status ?? 1;
+  }
+  const args = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const host = machine();
+  const start = performance.now();
+  const options: SuiteOptions = { quick: args.quick, log: (message) => console.log(message) };
+  console.log(`mcp-upstream-sessions bench (${args.quick ? 'quick' : 'full'}) on ${os.cpus()[0]?.model.trim()} × ${os.cpus().length}, Node ${process.version}`);
+
+  const results: Results = {};
+  const timings: Record<string, number> = {};
+  // The registry's timers are unref'd by design, so a wait that only they can end (closeAll over hung
+  // closes) would let Node exit mid-run. Hold the loop open while the suites run; cleared below.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  try {
+    await runSuites(args.only, options, results, timings);
+  } finally {
+    clearInterval(keepAlive);
+  }
+  printTable(results);
+
+
+  console.log('\nTargets');
+  const targets = TARGETS.map((target) => {
+    const value = lookup(results, target.field);
+    const status = value === undefined ? 'skipped' : meets(target, value) ? 'pass' : 'FAIL';
+    console.log(`  ${status.padEnd(7)} ${target.field} = ${value === undefined ? '—' : formatNumber(value)} (target ${target.op} ${target.target})`);
+    return { ...target, value: value ?? null, status };
+  });
+  const failed = targets.filter((t) => t.status === 'FAIL');
+  const durationMs = Math.round(performance.now() - start);
+  console.log(`\n${failed.length === 0 ? 'All measured targets met' : `${failed.length} target(s) missed`} — ${(durationMs / 1000).toFixed(1)} s total`);
+
+  if (args.json !== undefined) {
+    const report = {
+      schema: 1,
+      mode: args.quick ? 'quick' : 'full',
+      startedAt: startedAt.toISOString(),
+      durationMs,
+      suiteDurationsMs: timings,
+      machine: host,
+      ...results,
+      targets,
+      allTargetsMet: failed.length === 0 && targets.every((t) => t.status !== 'skipped'),
+    };
+    writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`Wrote ${args.json}`);
+  }
+  return args.check && failed.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
