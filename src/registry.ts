@@ -51,6 +51,8 @@ interface EmitterInternals {
   _events: Record<string, ListenerRecord | ListenerRecord[] | undefined>;
 }
 const EVENT_PREFIX = typeof EventEmitter.prefixed === 'string' ? EventEmitter.prefixed : '';
+/** The listener-record key of `session:reused`, checked on every reuse. */
+const REUSED_KEY = `${EVENT_PREFIX}session:reused`;
 
 /** How many times one acquire re-examines its key (after a failed probe or a transport that died at once). */
 const MAX_ACQUIRE_ROUNDS = 4;
@@ -134,6 +136,11 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   readonly #counters: RegistryCounters = zeroCounters();
   readonly #evictionsByReason = zeroEvictions();
 
+  /** Ready idle sessions last used before this clock time need a probe before reuse. */
+  #staleBefore = -Infinity;
+  /** The first idle session (in LRU order) not yet stale; every later one is fresher. */
+  #freshFrontier: Entry<C> | undefined = undefined;
+  #staleTimer: unknown = undefined;
   #sweepTimer: unknown = undefined;
   #sweepAt = Infinity;
   #closed = false;
@@ -217,15 +224,14 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
           void this.#evictEntry(entry, 'transport-closed');
           entry = undefined;
         } else if (entry.state === 'ready') {
-          const now = this.#clock.now();
-          if (this.#options.maxAgeMs > 0 && now - entry.createdAt >= this.#options.maxAgeMs) {
+          if (this.#tooOld(entry)) {
             // Too old to hand out again: open leases drain, new callers get a fresh session.
             void this.#evictEntry(entry, 'max-age');
             entry = undefined;
-          } else if (entry.inFlight > 0 || now - entry.lastUsedAt <= this.#options.idleValidationMs) {
-            return this.#lease(entry, now);
-          } else {
+          } else if (this.#needsProbe(entry)) {
             this.#startProbe(entry);
+          } else {
+            return this.#lease(entry);
           }
         }
       }
@@ -390,26 +396,35 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     }
     if (signal !== undefined && (!(signal instanceof AbortSignal) || signal.aborted)) return undefined;
     if (headers !== undefined) assertHeaders(headers);
-    const now = this.#clock.now();
-    if (this.#options.maxAgeMs > 0 && now - entry.createdAt >= this.#options.maxAgeMs) return undefined;
-    if (entry.inFlight === 0 && now - entry.lastUsedAt > this.#options.idleValidationMs) return undefined;
-    return this.#lease(entry, now);
+    if (this.#needsProbe(entry) || this.#tooOld(entry)) return undefined;
+    return this.#lease(entry);
   }
 
-  #lease(entry: Entry<C>, now = this.#clock.now()): SessionLease<C> {
+  /**
+   * Whether a ready session must be probed before it is handed out: it has no open lease and has been idle
+   * longer than `idleValidationMs`. Reads no clock: the staleness timer keeps `#staleBefore` current.
+   */
+  #needsProbe(entry: Entry<C>): boolean {
+    return entry.inFlight === 0 && entry.lastUsedAt < this.#staleBefore;
+  }
+
+  /** Whether a session is older than `maxAgeMs` (reads the clock only when `maxAgeMs` is on). */
+  #tooOld(entry: Entry<C>): boolean {
+    return this.#options.maxAgeMs > 0 && this.#clock.now() - entry.createdAt >= this.#options.maxAgeMs;
+  }
+
+  #lease(entry: Entry<C>): SessionLease<C> {
     const index = entry.upstream as UpstreamIndex<C>;
-    if (entry.inFlight === 0) {
-      this.#idle.remove(entry);
-      if (this.#upstreamLru) index.idle.remove(entry.upstreamIdleNode);
-    }
+    if (entry.inFlight === 0) this.#unidle(entry);
     entry.inFlight += 1;
     entry.useCount += 1;
-    entry.lastUsedAt = now;
     this.#inFlight += 1;
     index.inFlight += 1;
     if (entry.useCount > 1) {
       this.#counters.reuses += 1;
-      if (this.#hasListeners('session:reused')) this.#emit('session:reused', { key: entry.key, info: entry.info() });
+      if ((this as unknown as EmitterInternals)._events[REUSED_KEY] !== undefined) {
+        this.#emit('session:reused', { key: entry.key, info: entry.info() });
+      }
     }
     return new Lease(this, entry, entry.client as C);
   }
@@ -441,8 +456,39 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     this.#markIdle(entry);
   }
 
+  /** Takes a session out of the idle lists (it got a lease, started a probe, or is being evicted). */
+  #unidle(entry: Entry<C>): void {
+    if (this.#freshFrontier === entry) this.#freshFrontier = entry.idleNext;
+    this.#idle.remove(entry);
+    if (this.#upstreamLru) (entry.upstream as UpstreamIndex<C>).idle.remove(entry.upstreamIdleNode);
+  }
+
+  #armStaleness(at: number): void {
+    if (this.#closed || this.#staleTimer !== undefined) return;
+    this.#staleTimer = this.#clock.setTimeout(() => this.#markStale(), Math.max(0, at - this.#clock.now()));
+  }
+
+  /**
+   * Staleness timer: sessions idle since before `now - idleValidationMs` need a probe. The idle list is
+   * ordered by `lastUsedAt`, so the fresh ones are a suffix starting at `#freshFrontier`; moving the frontier
+   * costs O(sessions that just went stale), and the timer is re-armed for the next one.
+   */
+  #markStale(): void {
+    this.#staleTimer = undefined;
+    const { idleValidationMs } = this.#options;
+    this.#staleBefore = this.#clock.now() - idleValidationMs;
+    let frontier = this.#freshFrontier;
+    while (frontier !== undefined && frontier.lastUsedAt < this.#staleBefore) frontier = frontier.idleNext;
+    this.#freshFrontier = frontier;
+    if (frontier !== undefined) this.#armStaleness(frontier.lastUsedAt + idleValidationMs + 1);
+  }
+
   #markIdle(entry: Entry<C>): void {
     this.#idle.append(entry);
+    if (this.#freshFrontier === undefined) {
+      this.#freshFrontier = entry;
+      this.#armStaleness(entry.lastUsedAt + this.#options.idleValidationMs + 1);
+    }
     if (this.#upstreamLru) (entry.upstream as UpstreamIndex<C>).idle.append(entry.upstreamIdleNode);
     if (this.#options.idleTtlMs > 0) this.#armSweep(entry.lastUsedAt + this.#options.idleTtlMs);
   }
@@ -645,8 +691,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   #startProbe(entry: Entry<C>): void {
     entry.state = 'probing';
-    this.#idle.remove(entry);
-    (entry.upstream as UpstreamIndex<C>).idle.remove(entry.upstreamIdleNode);
+    this.#unidle(entry);
     const controller = new AbortController();
     entry.controller = controller;
     entry.beginPending();
@@ -716,7 +761,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     const wasProbing = entry.state === 'probing';
     this.#remove(entry);
     this.#live -= 1;
-    this.#idle.remove(entry);
+    this.#unidle(entry);
     this.#byAge.delete(entry);
     entry.state = 'draining';
     this.#counters.evictions += 1;
@@ -809,6 +854,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     this.#closed = true;
     this.#clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+    this.#clock.clearTimeout(this.#staleTimer);
+    this.#staleTimer = undefined;
     this.#sweepAt = Infinity;
     this.#debouncer.clear();
     const earlierDrains = [...this.#draining];
@@ -990,10 +1037,6 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
         this.#listenerFailed(event, error);
       }
     }
-  }
-
-  #hasListeners(event: keyof RegistryEvents): boolean {
-    return (this as unknown as EmitterInternals)._events[EVENT_PREFIX + event] !== undefined;
   }
 
   #listenerFailed(event: string, error: unknown): void {

@@ -11,7 +11,10 @@ export interface SessionInfo {
   readonly transport: TransportKind;
   /** Clock time the session became ready (or started creating, while `creating`). */
   readonly createdAt: number;
-  /** Clock time of the last acquire or release. */
+  /**
+   * Clock time the session last became idle: its last lease was released, or it was created or passed a
+   * health probe. While `inFlight > 0` the session is in use whatever this says.
+   */
   readonly lastUsedAt: number;
   /** How many leases this session has handed out. */
   readonly useCount: number;

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -39,6 +39,12 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 async function listen<S extends HttpServer | NetServer>(server: S): Promise<S> {
+  const sockets = new Set<Socket>();
+  openSockets.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
@@ -47,8 +53,11 @@ function portOf(server: HttpServer | NetServer): number {
   return (server.address() as AddressInfo).port;
 }
 
+const openSockets = new WeakMap<NetServer, Set<Socket>>();
+
 async function close(server: HttpServer | NetServer): Promise<void> {
   if ('closeAllConnections' in server) server.closeAllConnections();
+  for (const socket of openSockets.get(server) ?? []) socket.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 

@@ -402,7 +402,7 @@ describe('event payloads', () => {
           url: URL_A_SAFE,
           transport: 'sse',
           createdAt: 0,
-          lastUsedAt: 10,
+          lastUsedAt: 0, // last release, creation or probe: the first lease is still open
           useCount: 2,
           inFlight: 2,
           state: 'ready',

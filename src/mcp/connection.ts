@@ -87,6 +87,7 @@ export class McpConnection implements UpstreamConnection<Client> {
     try {
       await raceSignal(this.client.connect(this.transport), signal);
       this.state = 'open';
+      this.tracker.stopTracking();
     } catch (error) {
       this.state = 'closed';
       if (signal.aborted) {

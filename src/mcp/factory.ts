@@ -134,6 +134,11 @@ function mergeHeaders(
   return merged;
 }
 
+function hasHeaders(headers: Record<string, string>): boolean {
+  for (const _name in headers) return true;
+  return false;
+}
+
 /**
  * The default {@link SessionFactory}: one MCP SDK `Client` per upstream session, over
  * `StreamableHTTPClientTransport` (`transport: 'streamable-http'`) or `SSEClientTransport` (`'sse'`).
@@ -186,8 +191,11 @@ export function createMcpSessionFactory(options?: McpSessionFactoryOptions): Ses
       const client = new Client(info, { capabilities: structuredClone(advertised) });
       if (onServerRequest !== undefined) relayServerRequests(client, key, advertised, onServerRequest);
 
+      const headers = mergeHeaders(baseInit.headers, request.headers, basicAuth);
+      // No requestInit at all when there is nothing to send: the SDK then skips merging it into every request.
+      const requestInitFor = Object.keys(baseInit).length > 0 || hasHeaders(headers) ? { ...baseInit, headers } : undefined;
       const transportOptions: StreamableTransportOptions = {
-        requestInit: { ...baseInit, headers: mergeHeaders(baseInit.headers, request.headers, basicAuth) },
+        ...(requestInitFor !== undefined && { requestInit: requestInitFor }),
         ...(fetch !== undefined && { fetch }),
       };
       const tracker = new FetchTracker(fetch ?? ((input, init) => globalThis.fetch(input, init)));

@@ -1,6 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
+/** Listener limit set on the SDK's long-lived fetch signal, high enough that Node never warns about it. */
+const QUIET_LISTENER_LIMIT = 1_000_000;
+
 /**
  * Wraps the `fetch` a transport uses, to know two things the SDK does not expose reliably while a
  * connection is being abandoned: whether a POST (the `initialize` one, typically) is still in flight, and
@@ -10,19 +13,27 @@ export class FetchTracker {
   /** The last `mcp-session-id` response header seen. */
   sessionId: string | undefined;
   private postsInFlight = 0;
+  private tracking = true;
   private quietSignal: AbortSignal | undefined;
   private readonly settled = new Set<() => void>();
 
   constructor(private readonly base: FetchLike) {}
 
-  readonly fetch: FetchLike = async (url, init) => {
+  readonly fetch: FetchLike = (url, init) => {
     const signal = init?.signal;
     if (signal != null && signal !== this.quietSignal) {
       // The SDK passes one long-lived signal to every fetch; undici holds a listener on it per request until
       // the request is garbage-collected, so Node would warn (MaxListenersExceededWarning) on busy sessions.
-      setMaxListeners(0, signal);
+      // (A finite limit: `0`, "unlimited", makes Node's EventTarget slower on every add.)
+      setMaxListeners(QUIET_LISTENER_LIMIT, signal);
       this.quietSignal = signal;
     }
+    // Once connected nothing needs tracking: hand the request straight to the base fetch.
+    if (!this.tracking) return this.base(url, init);
+    return this.track(url, init);
+  };
+
+  private async track(url: string | URL, init: RequestInit | undefined): Promise<Response> {
     const post = init?.method === 'POST';
     if (post) this.postsInFlight += 1;
     try {
@@ -35,7 +46,12 @@ export class FetchTracker {
         for (const notify of [...this.settled]) notify();
       }
     }
-  };
+  }
+
+  /** Stops tracking (after a successful connect): later requests pay nothing for the wrapper but a branch. */
+  stopTracking(): void {
+    this.tracking = false;
+  }
 
   /** Resolves once no POST is in flight, or after `timeoutMs` (an unref'd timer), whichever comes first. */
   postsSettled(timeoutMs: number): Promise<void> {

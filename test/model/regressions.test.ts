@@ -123,22 +123,22 @@ describe('model regressions', () => {
     const oldUrl = 'http://u0.example.test/old/mcp';
     const newUrl = 'http://u0.example.test/new/mcp';
     factory.nextCreate({ delayMs: 30 });
-    const first = registry.acquire({ ...key, url: oldUrl, signal: new AbortController().signal });
-    const second = registry.acquire({ ...key, url: newUrl });
-    const third = registry.acquire({ ...key, url: newUrl, signal: new AbortController().signal });
+    const urlOf = (pending: Promise<{ release(): void; info: { url: string } }>): Promise<string> =>
+      pending.then(
+        (lease) => {
+          lease.release();
+          return lease.info.url;
+        },
+        () => 'rejected',
+      );
+    // Handlers are attached at once: a caller may be rejected while the clock advances.
+    const settled = Promise.all([
+      urlOf(registry.acquire({ ...key, url: oldUrl, signal: new AbortController().signal })),
+      urlOf(registry.acquire({ ...key, url: newUrl })),
+      urlOf(registry.acquire({ ...key, url: newUrl, signal: new AbortController().signal })),
+    ]);
     await clock.advance(30);
-
-    const urls = await Promise.all(
-      [first, second, third].map((p) =>
-        p.then(
-          (lease) => {
-            lease.release();
-            return lease.info.url;
-          },
-          () => 'rejected',
-        ),
-      ),
-    );
+    const urls = await settled;
     // Any caller may be rejected (the two URLs fight over one key), but a lease is always for the URL asked.
     expect(urls[0]).toMatch(/^(http:\/\/u0\.example\.test\/old\/mcp|rejected)$/);
     expect(urls[1]).toMatch(/^(http:\/\/u0\.example\.test\/new\/mcp|rejected)$/);
