@@ -38,10 +38,8 @@ export class Entry<C> {
   readonly upstreamId: string;
   /** The next entry of the same downstream session (the registry chains one session's entries). */
   sibling: Entry<C> | undefined = undefined;
-  /** Links of the registry-wide idle LRU (an `IdleList`): kept on the entry, no wrapper object. */
-  idlePrev: Entry<C> | undefined = undefined;
-  idleNext: Entry<C> | undefined = undefined;
-  idleLinked = false;
+  /** This entry's slot in the registry-wide idle LRU. */
+  readonly idleNode = new LruNode<Entry<C>>(this);
   /** This entry's slot in its upstream's idle LRU (used only with a finite `maxSessionsPerUpstream`). */
   readonly upstreamIdleNode = new LruNode<Entry<C>>(this);
 

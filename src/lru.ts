@@ -13,7 +13,7 @@ export class LruNode<E> {
 }
 
 /**
- * An intrusive doubly-linked list, least recently appended first: O(1) `append` (move to the back) and
+ * A doubly-linked list of preallocated nodes, least recently appended first: O(1) `append` (move to the back) and
  * `remove`, iteration from the front. Iteration tolerates removing the current value.
  *
  * @example
@@ -61,66 +61,6 @@ export class LruList<E> implements Iterable<E> {
       const next = node.next;
       yield node.value;
       node = next;
-    }
-  }
-}
-
-/** The links an {@link IdleList} keeps on its members themselves (no wrapper object per member). */
-export interface IdleLinks<E> {
-  idlePrev: E | undefined;
-  idleNext: E | undefined;
-  idleLinked: boolean;
-}
-
-/**
- * {@link LruList} for objects that carry their own links (`idlePrev`, `idleNext`, `idleLinked`): no wrapper
- * object, so moving a member touches one object fewer. An object can be in one such list at a time.
- *
- * @example
- * ```ts
- * const idle = new IdleList<Entry>();
- * idle.append(entry);   // to the back (most recently used)
- * idle.remove(entry);
- * ```
- */
-export class IdleList<E extends IdleLinks<E>> implements Iterable<E> {
-  #head: E | undefined = undefined;
-  #tail: E | undefined = undefined;
-  /** Number of linked members. */
-  size = 0;
-
-  /** Links `item` at the back (unlinking it first if it is already in the list). */
-  append(item: E): void {
-    if (item.idleLinked) this.remove(item);
-    item.idleLinked = true;
-    item.idlePrev = this.#tail;
-    item.idleNext = undefined;
-    if (this.#tail === undefined) this.#head = item;
-    else this.#tail.idleNext = item;
-    this.#tail = item;
-    this.size += 1;
-  }
-
-  /** Unlinks `item`; an item that is not linked is ignored. */
-  remove(item: E): void {
-    if (!item.idleLinked) return;
-    item.idleLinked = false;
-    if (item.idlePrev === undefined) this.#head = item.idleNext;
-    else item.idlePrev.idleNext = item.idleNext;
-    if (item.idleNext === undefined) this.#tail = item.idlePrev;
-    else item.idleNext.idlePrev = item.idlePrev;
-    item.idlePrev = undefined;
-    item.idleNext = undefined;
-    this.size -= 1;
-  }
-
-  /** Members from least to most recently appended. */
-  *[Symbol.iterator](): Iterator<E> {
-    let item = this.#head;
-    while (item !== undefined) {
-      const next = item.idleNext;
-      yield item;
-      item = next;
     }
   }
 }

@@ -18,7 +18,7 @@ import { type EvictReason, type RegistryEvents } from './events.js';
 import { type ConnectionEvents, type SessionFactory, type UpstreamConnection, type UpstreamNotification } from './factory.js';
 import { Lease, type LeaseOwner, type SessionLease } from './lease.js';
 import { planCapacity } from './limits.js';
-import { IdleList, LruList } from './lru.js';
+import { LruList, type LruNode } from './lru.js';
 import { ListChangedDebouncer, listChangedKind } from './list-changed.js';
 import { silentLogger, type LogFields, type Logger } from './logger.js';
 import { createMcpSessionFactory } from './mcp/factory.js';
@@ -119,7 +119,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   readonly #bySession = new Map<string, Entry<C>>();
   readonly #byUpstream = new Map<string, UpstreamIndex<C>>();
   /** Ready sessions with no open lease, least recently used first. */
-  readonly #idle = new IdleList<Entry<C>>();
+  readonly #idle = new LruList<Entry<C>>();
   /** Live sessions in creation order (only kept when `maxAgeMs` is on). */
   readonly #byAge = new Set<Entry<C>>();
   /** Closes in progress (evicted sessions draining or closing, orphaned late connections). */
@@ -139,7 +139,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   /** Ready idle sessions last used before this clock time need a probe before reuse. */
   #staleBefore = -Infinity;
   /** The first idle session (in LRU order) not yet stale; every later one is fresher. */
-  #freshFrontier: Entry<C> | undefined = undefined;
+  #freshFrontier: LruNode<Entry<C>> | undefined = undefined;
   #staleTimer: unknown = undefined;
   #sweepTimer: unknown = undefined;
   #sweepAt = Infinity;
@@ -458,8 +458,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
 
   /** Takes a session out of the idle lists (it got a lease, started a probe, or is being evicted). */
   #unidle(entry: Entry<C>): void {
-    if (this.#freshFrontier === entry) this.#freshFrontier = entry.idleNext;
-    this.#idle.remove(entry);
+    if (this.#freshFrontier === entry.idleNode) this.#freshFrontier = entry.idleNode.next;
+    this.#idle.remove(entry.idleNode);
     if (this.#upstreamLru) (entry.upstream as UpstreamIndex<C>).idle.remove(entry.upstreamIdleNode);
   }
 
@@ -478,15 +478,15 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     const { idleValidationMs } = this.#options;
     this.#staleBefore = this.#clock.now() - idleValidationMs;
     let frontier = this.#freshFrontier;
-    while (frontier !== undefined && frontier.lastUsedAt < this.#staleBefore) frontier = frontier.idleNext;
+    while (frontier !== undefined && frontier.value.lastUsedAt < this.#staleBefore) frontier = frontier.next;
     this.#freshFrontier = frontier;
-    if (frontier !== undefined) this.#armStaleness(frontier.lastUsedAt + idleValidationMs + 1);
+    if (frontier !== undefined) this.#armStaleness(frontier.value.lastUsedAt + idleValidationMs + 1);
   }
 
   #markIdle(entry: Entry<C>): void {
-    this.#idle.append(entry);
+    this.#idle.append(entry.idleNode);
     if (this.#freshFrontier === undefined) {
-      this.#freshFrontier = entry;
+      this.#freshFrontier = entry.idleNode;
       this.#armStaleness(entry.lastUsedAt + this.#options.idleValidationMs + 1);
     }
     if (this.#upstreamLru) (entry.upstream as UpstreamIndex<C>).idle.append(entry.upstreamIdleNode);

@@ -5,40 +5,14 @@ import {
   type CloseTimeoutEvent,
   type RegistryOptions,
   type SessionEvictedEvent,
-  type SessionRequest,
 } from '../src/index.js';
 import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
+import { request, track } from './support/track.js';
 
 // SPEC §4.5 (shutdown): closeAll() sets `closed` first, refuses new acquires, aborts pending creations, evicts
 // everything in parallel and resolves within about 2 × closeTimeoutMs however many closes hang. Idempotent.
 
 const CLOSE_MS = 5_000;
-
-/** Whether a promise has settled yet, without leaving a rejection unhandled. */
-interface Tracked<T> {
-  settled: boolean;
-  value: T | undefined;
-  error: unknown;
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const state: Tracked<T> = { settled: false, value: undefined, error: undefined };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
-
-function request(downstreamSessionId: string, upstreamId = 'counter'): SessionRequest {
-  return { downstreamSessionId, upstreamId, url: `http://127.0.0.1:9/${upstreamId}/mcp` };
-}
 
 type TestOptions = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock'>;
 

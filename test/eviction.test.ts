@@ -10,6 +10,7 @@ import {
   type SessionRequest,
 } from '../src/index.js';
 import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
+import { request, track } from './support/track.js';
 
 // SPEC §4.5 (eviction): evict / evictSession / evictUpstream remove entries at once, close in parallel, drain
 // open leases first (bounded by closeTimeoutMs), and bound every close to 2 × closeTimeoutMs.
@@ -20,32 +21,6 @@ interface LogRecord {
   level: keyof Logger;
   message: string;
   fields: LogFields | undefined;
-}
-
-/** Whether a promise has settled yet, without leaving a rejection unhandled. */
-interface Tracked<T> {
-  settled: boolean;
-  value: T | undefined;
-  error: unknown;
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const state: Tracked<T> = { settled: false, value: undefined, error: undefined };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
-
-function request(downstreamSessionId: string, upstreamId = 'counter'): SessionRequest {
-  return { downstreamSessionId, upstreamId, url: `http://127.0.0.1:9/${upstreamId}/mcp` };
 }
 
 type TestOptions = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock' | 'logger'>;

@@ -12,37 +12,12 @@ import {
   type SessionRequest,
 } from '../src/index.js';
 import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
+import { request, track } from './support/track.js';
 
 // SPEC §4.6 (limits and freshness): idleTtlMs, maxAgeMs, maxSessions / maxSessionsPerUpstream, fingerprint
 // change and the per-upstream circuit breaker, all driven by ManualClock.
 
 const CLOSE_MS = 1_000;
-
-/** Whether a promise has settled yet, without leaving a rejection unhandled. */
-interface Tracked<T> {
-  settled: boolean;
-  value: T | undefined;
-  error: unknown;
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const state: Tracked<T> = { settled: false, value: undefined, error: undefined };
-  void promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
-
-function request(downstreamSessionId: string, upstreamId = 'counter'): SessionRequest {
-  return { downstreamSessionId, upstreamId, url: `http://127.0.0.1:9/${upstreamId}/mcp` };
-}
 
 function keyOf(r: SessionRequest): string {
   return `${r.downstreamSessionId}/${r.upstreamId}`;
