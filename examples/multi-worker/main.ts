@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startCounterUpstream } from './counter-upstream.js';
+import { startCounterUpstream } from '../gateway/upstream-counter.js';
 import { startRedisServer } from './redis-server.js';
 import { type WorkerReady } from './worker.js';
 
