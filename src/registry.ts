@@ -284,7 +284,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     assertSessionKey(key);
     const entry = this.#lookup(key.downstreamSessionId, key.upstreamId);
     if (entry === undefined) return false;
-    await this.#settle([this.#evictEntry(entry, 'evict')]);
+    await this.#evictEntry(entry, 'evict');
     return true;
   }
 
@@ -299,7 +299,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     assertId('downstreamSessionId', downstreamSessionId);
     const victims = this.#sessionEntries(downstreamSessionId);
     if (victims.length === 0) return 0;
-    await this.#settle(victims.map((entry) => this.#evictEntry(entry, 'session')));
+    await Promise.all(victims.map((entry) => this.#evictEntry(entry, 'session')));
     return victims.length;
   }
 
@@ -315,7 +315,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     const index = this.#byUpstream.get(upstreamId);
     if (index === undefined) return 0;
     const victims = [...index.entries];
-    await this.#settle(victims.map((entry) => this.#evictEntry(entry, 'upstream')));
+    await Promise.all(victims.map((entry) => this.#evictEntry(entry, 'upstream')));
     return victims.length;
   }
 
@@ -844,10 +844,6 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   #track(closing: Promise<void>): void {
     this.#closing.add(closing);
     void closing.then(() => this.#closing.delete(closing));
-  }
-
-  async #settle(closings: Promise<void>[]): Promise<void> {
-    await Promise.all(closings);
   }
 
   async #shutdown(): Promise<void> {
