@@ -20,23 +20,12 @@ import {
   createConnectionRefusedError,
   type FakeUpstreamClient,
 } from '../src/testing/index.js';
+import { REGISTRY_EVENT_NAMES } from './support/capture.js';
 
 // SPEC §4.7: typed events with documented payloads; a listener that throws (or an async listener that
 // rejects) must not break the registry: it is logged, and nothing else changes.
 
-const EVENT_NAMES: readonly (keyof RegistryEvents)[] = [
-  'session:created',
-  'session:reused',
-  'session:evicted',
-  'session:create-failed',
-  'probe',
-  'close:timeout',
-  'notification',
-  'upstream:list-changed',
-  'circuit:open',
-  'circuit:close',
-  'affinity:error',
-];
+const EVENT_NAMES = REGISTRY_EVENT_NAMES;
 
 const URL_A = 'http://127.0.0.1:9/mcp?token=t';
 const URL_A_SAFE = 'http://127.0.0.1:9/mcp?token=***';

@@ -10,7 +10,6 @@ import {
   UpstreamSessionRegistry,
   type LogFields,
   type Logger,
-  type RegistryEvents,
   type RegistryOptions,
   type SessionRequest,
 } from '../src/index.js';
@@ -21,6 +20,7 @@ import {
   createSessionNotFoundError,
   type FakeUpstreamClient,
 } from '../src/testing/index.js';
+import { REGISTRY_EVENT_NAMES } from './support/capture.js';
 
 // SPEC §4.7 and §7: no header value and no URL credential or query value ever appears in snapshot(), any
 // event payload, any log call or any error message the library builds.
@@ -36,19 +36,7 @@ const SECRET_HEADERS = {
 };
 const SECRETS = ['usr-SECRET', 's3cret-pass', 'tok-SECRET', 'qv-SECRET', 'hdr-SECRET-123', 'key-SECRET-456', 'ck-SECRET-789'];
 
-const EVENT_NAMES: readonly (keyof RegistryEvents)[] = [
-  'session:created',
-  'session:reused',
-  'session:evicted',
-  'session:create-failed',
-  'probe',
-  'close:timeout',
-  'notification',
-  'upstream:list-changed',
-  'circuit:open',
-  'circuit:close',
-  'affinity:error',
-];
+const EVENT_NAMES = REGISTRY_EVENT_NAMES;
 
 const REQUEST: SessionRequest = {
   downstreamSessionId: 'down-1',
