@@ -1,7 +1,8 @@
+import { isValidId } from './request.js';
+
 /** Header shapes accepted by {@link downstreamSessionIdFromHeaders}: Fetch `Headers` or Node's `IncomingHttpHeaders`. */
 export type HeaderSource = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 
-const VALID_ID = /^[\x21-\x7E]{1,256}$/;
 
 /**
  * Reads the downstream client's MCP session id (`Mcp-Session-Id`, any case) from request headers.
@@ -32,5 +33,5 @@ export function downstreamSessionIdFromHeaders(headers: HeaderSource): string | 
     }
   }
   if (Array.isArray(value)) value = value.length === 1 ? (value[0] as unknown) : undefined;
-  return typeof value === 'string' && VALID_ID.test(value) ? value : undefined;
+  return isValidId(value) ? value : undefined;
 }

@@ -4,6 +4,7 @@ import { InvalidOptionsError } from './errors.js';
 import { type SessionFactory } from './factory.js';
 import { type Logger } from './logger.js';
 import { PROBE_METHODS, type ProbeMethod } from './probe.js';
+import { isValidId } from './request.js';
 
 /** Circuit-breaker settings, per upstream. */
 export interface CircuitBreakerOptions {
@@ -187,7 +188,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   object('clock', o.clock, ['now', 'setTimeout', 'clearTimeout']);
   object('logger', o.logger, ['debug', 'info', 'warn', 'error']);
   object('affinity', o.affinity, ['claim', 'refresh', 'release', 'owner', 'reclaim', 'heartbeat', 'isAlive']);
-  if (o.workerId !== undefined && (typeof o.workerId !== 'string' || !/^[\x21-\x7E]{1,256}$/.test(o.workerId))) {
+  if (o.workerId !== undefined && !isValidId(o.workerId)) {
     fail('workerId', '1-256 visible ASCII characters', o.workerId);
   }
   return {

@@ -51,6 +51,11 @@ export const REMOVED_HEADERS: ReadonlySet<string> = new Set([
 
 const TRANSPORTS: ReadonlySet<string> = new Set<TransportKind>(['streamable-http', 'sse']);
 
+/** Whether `value` is a valid session or worker id: 1–256 visible ASCII characters (0x21–0x7E), the MCP rule. */
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return `a string of length ${value.length}`;
   if (value === null) return 'null';
@@ -62,7 +67,7 @@ function describe(value: unknown): string {
  * @throws {@link InvalidRequestError} naming the field.
  */
 export function assertId(field: 'downstreamSessionId' | 'upstreamId', value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+  if (!isValidId(value)) {
     throw new InvalidRequestError(
       field,
       `Expected \`${field}\` to be 1-256 visible ASCII characters (0x21-0x7E), got ${describe(value)}`,
