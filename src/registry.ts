@@ -574,7 +574,7 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
   #createSucceeded(entry: Entry<C>, connection: UpstreamConnection<C>, startedAt: number): void {
     this.#endCreation(entry);
     entry.controller = undefined;
-    const index = this.#index(entry);
+    const index = entry.upstream as UpstreamIndex<C>;
     const now = this.#clock.now();
     entry.connection = connection;
     entry.client = connection.client;
@@ -940,8 +940,8 @@ export class UpstreamSessionRegistry<C extends UpstreamClient = Client>
     return false;
   }
 
-  #index(entryOrUpstreamId: Entry<C> | string): UpstreamIndex<C> {
-    const upstreamId = typeof entryOrUpstreamId === 'string' ? entryOrUpstreamId : entryOrUpstreamId.key.upstreamId;
+  /** The upstream's index, created on first use. */
+  #index(upstreamId: string): UpstreamIndex<C> {
     let index = this.#byUpstream.get(upstreamId);
     if (index === undefined) {
       const { circuitBreaker, createTimeoutMs } = this.#options;
