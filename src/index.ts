@@ -2,13 +2,13 @@
 export { UpstreamSessionRegistry } from './registry.js';
 export { type SessionLease } from './lease.js';
 export { runProbeChain, type ProbeMethod, type ProbeResult, type ProbeChainOptions } from './probe.js';
-export { createMcpSessionFactory, type McpSessionFactoryOptions } from './mcp/factory.js';
+export { createMcpSessionFactory, type McpSessionFactoryOptions } from './mcp/v1/factory.js';
 export {
   type McpServerRequest,
   type McpServerRequestExtra,
   type McpServerRequestHandler,
   type McpServerRequestMethod,
-} from './mcp/server-requests.js';
+} from './mcp/server-request.js';
 export { InMemoryAffinityStore, type InMemoryAffinityStoreOptions } from './affinity/in-memory.js';
 export { type AffinityStore, type RouteDecision } from './affinity/store.js';
 export { systemClock, type Clock } from './clock.js';

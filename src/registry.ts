@@ -21,7 +21,7 @@ import { planCapacity } from './limits.js';
 import { LruList, type LruNode } from './lru.js';
 import { ListChangedDebouncer, listChangedKind } from './list-changed.js';
 import { silentLogger, type LogFields, type Logger } from './logger.js';
-import { createMcpSessionFactory } from './mcp/factory.js';
+import { createMcpSessionFactory } from './mcp/v1/factory.js';
 import { resolveOptions, type RegistryOptions, type ResolvedOptions } from './options.js';
 import { runProbeChain } from './probe.js';
 import {

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createMcpSessionFactory } from '../../src/mcp/factory.js';
+import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
 import { UpstreamSessionRegistry } from '../../src/registry.js';
 import { type SessionRequest } from '../../src/request.js';
 import { type CounterServerMessage } from '../lib/counter-server.js';

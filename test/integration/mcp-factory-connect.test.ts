@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError, InvalidRequestError } from '../../src/errors.js';
-import { createMcpSessionFactory, DEFAULT_CLIENT_INFO } from '../../src/mcp/factory.js';
+import { createMcpSessionFactory, DEFAULT_CLIENT_INFO } from '../../src/mcp/v1/factory.js';
 import { createSessionCreateRequest, type TransportKind } from '../../src/request.js';
 import { createRequest, text, useUpstreams } from './fixtures/factory-helpers.js';
 import { Gate, recordEvents, Recorder, within } from './fixtures/wait.js';

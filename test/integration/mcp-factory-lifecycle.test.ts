@@ -2,7 +2,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory } from '../../src/mcp/factory.js';
+import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
 import { type TransportKind } from '../../src/request.js';
 import { createRequest, text, useUpstreams } from './fixtures/factory-helpers.js';
 import { recordEvents, within } from './fixtures/wait.js';

@@ -1,7 +1,7 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory } from '../../src/mcp/factory.js';
-import { type McpServerRequest } from '../../src/mcp/server-requests.js';
+import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
+import { type McpServerRequest } from '../../src/mcp/server-request.js';
 import { type SessionKey, type TransportKind } from '../../src/request.js';
 import { createRequest, text, useUpstreams } from './fixtures/factory-helpers.js';
 import { recordEvents } from './fixtures/wait.js';

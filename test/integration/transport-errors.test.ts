@@ -8,7 +8,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { classifyError, isTransportError, type ErrorCategory } from '../../src/classify.js';
-import { createMcpSessionFactory } from '../../src/mcp/factory.js';
+import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
 import { type TransportKind } from '../../src/request.js';
 import { createRequest, useUpstreams } from './fixtures/factory-helpers.js';
 import { recordEvents } from './fixtures/wait.js';

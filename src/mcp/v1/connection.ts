@@ -10,8 +10,8 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { type ConnectionEvents, type UpstreamConnection, type UpstreamNotification } from '../factory.js';
-import { onAbort, raceSignal } from './abort.js';
+import { type ConnectionEvents, type UpstreamConnection, type UpstreamNotification } from '../../factory.js';
+import { onAbort, raceSignal } from '../abort.js';
 import { type FetchTracker } from './fetch-tracker.js';
 
 type State = 'connecting' | 'open' | 'lost' | 'closing' | 'closed';

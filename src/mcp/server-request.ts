@@ -1,11 +1,4 @@
-import { type Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-  type ClientCapabilities,
-  type ClientResult,
-} from '@modelcontextprotocol/sdk/types.js';
+// Server→client request relay types shared by both MCP SDK factories (no SDK import).
 import { type SessionKey } from '../request.js';
 
 /** The server→client requests an upstream can send that {@link McpServerRequestHandler} answers. */
@@ -48,31 +41,8 @@ export type McpServerRequestHandler = (
 ) => unknown;
 
 /** The capabilities advertised when `onServerRequest` is given and the host did not set `capabilities`. */
-export const SERVER_REQUEST_CAPABILITIES: ClientCapabilities = Object.freeze({
+export const SERVER_REQUEST_CAPABILITIES: Readonly<Record<'sampling' | 'elicitation' | 'roots', Record<string, never>>> = Object.freeze({
   sampling: {},
   elicitation: {},
   roots: {},
 });
-
-/**
- * Registers SDK request handlers that relay server→client requests to `handler`, for each of sampling,
- * elicitation and roots that `capabilities` advertises (the SDK refuses a handler for a capability the client
- * does not declare; an undeclared one is answered with method-not-found by the SDK).
- */
-export function relayServerRequests(
-  client: Client,
-  key: SessionKey,
-  capabilities: ClientCapabilities,
-  handler: McpServerRequestHandler,
-): void {
-  const relay =
-    (method: McpServerRequestMethod) =>
-    async (request: { params?: unknown }, extra: { signal: AbortSignal }): Promise<ClientResult> => {
-      const forwarded: McpServerRequest = request.params === undefined ? { method } : { method, params: request.params };
-      // The SDK validates sampling and elicitation results against their schemas before sending them.
-      return (await handler(key, forwarded, { signal: extra.signal })) as ClientResult;
-    };
-  if (capabilities.sampling !== undefined) client.setRequestHandler(CreateMessageRequestSchema, relay('sampling/createMessage'));
-  if (capabilities.elicitation !== undefined) client.setRequestHandler(ElicitRequestSchema, relay('elicitation/create'));
-  if (capabilities.roots !== undefined) client.setRequestHandler(ListRootsRequestSchema, relay('roots/list'));
-}

@@ -3,12 +3,14 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type ClientCapabilities, type Implementation } from '@modelcontextprotocol/sdk/types.js';
-import { InvalidOptionsError, InvalidRequestError } from '../errors.js';
-import { type ConnectionEvents, type SessionCreateRequest, type SessionFactory } from '../factory.js';
-import { REMOVED_HEADERS, type SessionKey } from '../request.js';
+import { InvalidOptionsError } from '../../errors.js';
+import { type ConnectionEvents, type SessionCreateRequest, type SessionFactory } from '../../factory.js';
+import { type SessionKey } from '../../request.js';
+import { hasHeaders, httpUrl, mergeHeaders, takeUserinfo } from '../headers.js';
 import { McpConnection, type StreamableTransportOptions } from './connection.js';
 import { FetchTracker } from './fetch-tracker.js';
-import { relayServerRequests, SERVER_REQUEST_CAPABILITIES, type McpServerRequestHandler } from './server-requests.js';
+import { SERVER_REQUEST_CAPABILITIES, type McpServerRequestHandler } from '../server-request.js';
+import { relayServerRequests } from './server-requests.js';
 
 /** The `clientInfo` sent in `initialize` when none is given. Kept equal to package.json by a test. */
 export const DEFAULT_CLIENT_INFO: Readonly<Implementation> = Object.freeze({
@@ -75,68 +77,6 @@ function validate(options: unknown): McpSessionFactoryOptions {
     throw new InvalidOptionsError('clientInfo', 'Expected `clientInfo` to be an object with string `name` and `version`');
   }
   return o;
-}
-
-/** Parses the upstream URL and requires http or https. Never echoes the URL (it may carry credentials). */
-function httpUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidRequestError('url', 'Expected `url` to be an absolute http or https URL; it does not parse');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new InvalidRequestError('url', `Expected \`url\` to use http: or https:, got \`${parsed.protocol}\``);
-  }
-  return parsed;
-}
-
-/** `decodeURIComponent`, keeping malformed escapes (`%zz`, which URL parsing lets through) as they are. */
-function decode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
-}
-
-/**
- * Moves `user:password@` out of the URL into an `authorization: Basic` header (unless one is already set):
- * `fetch` refuses URLs with credentials, and its error message would repeat them.
- */
-function takeUserinfo(url: URL): string | undefined {
-  if (url.username === '' && url.password === '') return undefined;
-  const credentials = `${decode(url.username)}:${decode(url.password)}`;
-  url.username = '';
-  url.password = '';
-  return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
-}
-
-/**
- * The headers sent on every upstream request: `requestInit.headers`, then the per-session headers over them,
- * lower-cased, without internal MCP and hop-by-hop headers (a stray `mcp-session-id` here would override the
- * transport's own).
- */
-function mergeHeaders(
-  base: HeadersInit | undefined,
-  session: Readonly<Record<string, string>>,
-  basicAuth: string | undefined,
-): Record<string, string> {
-  const merged: Record<string, string> = {};
-  new Headers(base).forEach((value, name) => {
-    merged[name] = value;
-  });
-  Object.assign(merged, session);
-  for (const name of Object.keys(merged)) {
-    if (REMOVED_HEADERS.has(name)) delete merged[name];
-  }
-  if (basicAuth !== undefined) merged.authorization ??= basicAuth;
-  return merged;
-}
-
-function hasHeaders(headers: Record<string, string>): boolean {
-  for (const _name in headers) return true;
-  return false;
 }
 
 /**

@@ -1,0 +1,2 @@
+// Entry point `mcp-upstream-sessions/otel`: OpenTelemetry instrumentation. Explicit named exports only.
+export {};
