@@ -1,4 +1,4 @@
-import { type ErrorCategory } from './classify.js';
+import { type ErrorCategory } from './classify/index.js';
 import { type EvictReason } from './events.js';
 import { redactUrlsInText } from './sanitize.js';
 

@@ -1,4 +1,4 @@
-import { type ErrorCategory } from './classify.js';
+import { type ErrorCategory } from './classify/index.js';
 import { type UpstreamNotification } from './factory.js';
 import { type ProbeMethod } from './probe.js';
 import { type SessionKey } from './request.js';

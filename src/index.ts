@@ -12,7 +12,7 @@ export {
 export { InMemoryAffinityStore, type InMemoryAffinityStoreOptions } from './affinity/in-memory.js';
 export { type AffinityStore, type RouteDecision } from './affinity/store.js';
 export { systemClock, type Clock } from './clock.js';
-export { isTransportError, classifyError, type ErrorCategory } from './classify.js';
+export { isTransportError, classifyError, type ErrorCategory } from './classify/index.js';
 export { sanitizeUrl } from './sanitize.js';
 export { downstreamSessionIdFromHeaders, type HeaderSource } from './downstream.js';
 export {

@@ -1,4 +1,4 @@
-import { isMethodNotFound, isProgrammingError, isTransportError } from './classify.js';
+import { isMethodNotFound, isProgrammingError, isTransportError } from './classify/index.js';
 import { type UpstreamClient, type UpstreamRequestOptions } from './client.js';
 import { systemClock, type Clock } from './clock.js';
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Ownership } from './affinity/ownership.js';
 import { type RouteDecision } from './affinity/store.js';
 import { CircuitBreaker } from './circuit.js';
-import { classifyError, isTransportError } from './classify.js';
+import { classifyError, isTransportError } from './classify/index.js';
 import { type UpstreamClient } from './client.js';
 import { systemClock, type Clock } from './clock.js';
 import { Entry, type UpstreamIndex } from './entry.js';

@@ -15,7 +15,7 @@ import {
   isTimeoutError,
   isTransportError,
   type ErrorCategory,
-} from '../src/classify.js';
+} from '../src/classify/index.js';
 import { SessionCreateError, SessionCreateTimeoutError, SessionEvictedError } from '../src/errors.js';
 import { ProbeTimeoutError } from '../src/probe.js';
 

@@ -7,7 +7,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { classifyError, isTransportError, type ErrorCategory } from '../../src/classify.js';
+import { classifyError, isTransportError, type ErrorCategory } from '../../src/classify/index.js';
 import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
 import { type TransportKind } from '../../src/request.js';
 import { createRequest, useUpstreams } from './fixtures/factory-helpers.js';
