@@ -8,7 +8,8 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
-      exclude: ['src/mcp/**', 'src/redis/**', 'src/index.ts', 'src/testing/index.ts', 'src/redis/index.ts'],
+      // All of src/ counts, the SDK adapters and the Redis stores included; only the re-export-only entry files are left out.
+      exclude: ['src/index.ts', 'src/testing/index.ts', 'src/redis/index.ts', 'src/mcp/v2/index.ts', 'src/otel/index.ts'],
       reporter: ['text-summary', 'text'],
       thresholds: { lines: 95 },
     },

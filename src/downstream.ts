@@ -11,8 +11,13 @@ export type HeaderSource = Headers | Readonly<Record<string, string | readonly s
  * (the MCP spec's session-id rule), so the result can be passed to `acquire` as `downstreamSessionId`.
  * @example
  * ```ts
- * const downstreamSessionId = downstreamSessionIdFromHeaders(req.headers);
- * if (downstreamSessionId === undefined) return res.writeHead(400).end();
+ * import { createServer } from 'node:http';
+ *
+ * createServer((req, res) => {
+ *   const downstreamSessionId = downstreamSessionIdFromHeaders(req.headers);
+ *   if (downstreamSessionId === undefined) return void res.writeHead(400).end();
+ *   // … serve the downstream session's request
+ * });
  * ```
  */
 export function downstreamSessionIdFromHeaders(headers: HeaderSource): string | undefined {

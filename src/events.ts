@@ -1,40 +1,8 @@
 import { type ErrorCategory } from './classify/index.js';
 import { type UpstreamNotification } from './factory.js';
-import { type ProbeMethod } from './probe.js';
-import { type SessionKey } from './request.js';
-import { type SessionInfo } from './session-info.js';
+import { type EvictReason, type ListChangedKind, type ProbeMethod, type SessionInfo, type SessionKey } from './types.js';
 
-/** Why a session left the registry. */
-export type EvictReason =
-  | 'evict'
-  | 'session'
-  | 'upstream'
-  | 'close-all'
-  | 'probe-failed'
-  | 'transport-closed'
-  | 'transport-error'
-  | 'idle'
-  | 'max-age'
-  | 'capacity'
-  | 'fingerprint-changed';
-
-/** Every {@link EvictReason}, in a stable order. */
-export const EVICT_REASONS: readonly EvictReason[] = Object.freeze([
-  'evict',
-  'session',
-  'upstream',
-  'close-all',
-  'probe-failed',
-  'transport-closed',
-  'transport-error',
-  'idle',
-  'max-age',
-  'capacity',
-  'fingerprint-changed',
-] as const);
-
-/** The list kinds an upstream can announce as changed. */
-export type ListChangedKind = 'tools' | 'prompts' | 'resources';
+export { EVICT_REASONS, type EvictReason, type ListChangedKind } from './types.js';
 
 /** Payload of `session:created`. */
 export interface SessionCreatedEvent {
@@ -53,6 +21,8 @@ export interface SessionEvictedEvent {
   key: SessionKey;
   reason: EvictReason;
   info: SessionInfo;
+  /** The session's age when it was evicted, in registry clock milliseconds (from `createdAt`). */
+  durationMs: number;
 }
 /** Payload of `session:create-failed`. */
 export interface SessionCreateFailedEvent {
@@ -110,7 +80,7 @@ export interface AffinityErrorEvent {
  *
  * @example
  * ```ts
- * registry.on('session:evicted', ({ key, reason }) => metrics.inc('evicted', { reason, upstream: key.upstreamId }));
+ * registry.on('session:evicted', ({ key, reason }) => metrics.increment('evicted', { reason, upstream: key.upstreamId }));
  * ```
  */
 export interface RegistryEvents {

@@ -12,9 +12,31 @@ export {
 export { InMemoryAffinityStore, type InMemoryAffinityStoreOptions } from './affinity/in-memory.js';
 export { type AffinityStore, type RouteDecision } from './affinity/store.js';
 export { systemClock, type Clock } from './clock.js';
-export { isTransportError, classifyError, type ErrorCategory } from './classify/index.js';
-export { sanitizeUrl } from './sanitize.js';
+export { isTransportError, isSuspectError, classifyError, ERROR_CATEGORIES, type ErrorCategory } from './classify/index.js';
+export { sanitizeUrl, redactText, requestSecrets, type SecretSource } from './sanitize.js';
 export { downstreamSessionIdFromHeaders, type HeaderSource } from './downstream.js';
+export {
+  relayProgress,
+  toDownstreamError,
+  type DownstreamRpcError,
+  type ProgressNotification,
+  type ProgressRelayTarget,
+  type RelayedProgress,
+} from './relay.js';
+export { InMemoryEraStore, type InMemoryEraStoreOptions } from './eras/in-memory.js';
+export { type EraStore, type EraVerdict } from './eras/store.js';
+export { StdioProcessError, STDIO_FAILURE, type StdioExit, type StdioFailureKind } from './mcp/stdio/failure.js';
+export { type StdioStderrHandler, type StdioFactoryOptions } from './mcp/stdio/index.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  type DiagnosticsSubject,
+  type CreateDiagnosticsContext,
+  type ProbeDiagnosticsContext,
+  type ProbeDiagnosticsResult,
+  type CloseDiagnosticsContext,
+  type CloseOutcome,
+  type EvictDiagnosticsMessage,
+} from './diagnostics.js';
 export {
   UpstreamSessionError,
   InvalidRequestError,
@@ -26,6 +48,9 @@ export {
   CapacityError,
   CircuitOpenError,
   NotOwnerError,
+  ProbeTimeoutError,
+  StoreTimeoutError,
+  CloseGraceEndedError,
   type UpstreamSessionErrorCode,
 } from './errors.js';
 export {
@@ -47,13 +72,27 @@ export {
 export {
   type SessionFactory,
   type SessionCreateRequest,
+  type SessionCreateRequestBase,
+  type HttpSessionCreateRequest,
+  type StdioSessionCreateRequest,
+  type ConnectionProbeOptions,
   type ConnectionEvents,
   type UpstreamConnection,
   type UpstreamNotification,
 } from './factory.js';
 export { type UpstreamClient, type UpstreamRequestOptions } from './client.js';
-export { type SessionKey, type SessionRequest, type TransportKind } from './request.js';
-export { type SessionInfo, type SessionState } from './session-info.js';
+export {
+  type SessionKey,
+  type SessionRequest,
+  type SessionRequestBase,
+  type HttpSessionRequest,
+  type StdioSessionRequest,
+  type TransportKind,
+  type SessionInfo,
+  type SessionState,
+  type ProtocolEra,
+  EVICT_REASONS,
+} from './types.js';
 export { type RegistryOptions, type CircuitBreakerOptions } from './options.js';
 export { type RegistrySnapshot, type RegistryCounters, type UpstreamSnapshot } from './snapshot.js';
 export { type CircuitState } from './circuit.js';

@@ -1,5 +1,5 @@
 import { type Entry } from './entry.js';
-import { type SessionInfo } from './session-info.js';
+import { type SessionInfo } from './types.js';
 
 /**
  * A claim on one upstream session, returned by `acquire`. Release it when done (or use `await using`);
@@ -32,23 +32,40 @@ export interface LeaseOwner<C> {
 export class Lease<C> implements SessionLease<C> {
   private released = false;
   private cachedInfo: SessionInfo | undefined;
+  // The entry's mutable facts as they were when the lease was taken (so `info` is that moment's picture,
+  // built lazily: most callers never read it). A lease is only taken on a ready, unsuspected session.
+  private readonly useCount: number;
+  private readonly inFlight: number;
+  private readonly lastUsedAt: number;
 
+  /**
+   * @param owner - Where the release is reported.
+   * @param entry - The session leased.
+   * @param client - The entry's client.
+   */
   constructor(
     private readonly owner: LeaseOwner<C>,
     private readonly entry: Entry<C>,
     readonly client: C,
-  ) {}
-
-  get info(): SessionInfo {
-    return (this.cachedInfo ??= this.entry.info());
+  ) {
+    this.useCount = entry.useCount;
+    this.inFlight = entry.inFlight;
+    this.lastUsedAt = entry.lastUsedAt;
   }
 
+  /** The session as it was when this lease was taken. */
+  get info(): SessionInfo {
+    return (this.cachedInfo ??= this.entry.infoAt(this.useCount, this.inFlight, this.lastUsedAt, 'ready', false));
+  }
+
+  /** Returns the lease (idempotent). */
   release(error?: unknown): void {
     if (this.released) return;
     this.released = true;
     this.owner.releaseLease(this.entry, error);
   }
 
+  /** Releases the lease (for `await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     this.release();
     return Promise.resolve();

@@ -18,7 +18,9 @@ export class LruNode<E> {
  *
  * @example
  * ```ts
- * const idle = new LruList<Entry>();
+ * import { type Entry } from './entry.js';
+ * declare const entry: Entry<FakeUpstreamClient>;
+ * const idle = new LruList<Entry<FakeUpstreamClient>>();
  * idle.append(entry.upstreamIdleNode);   // used just now: to the back
  * const oldest = idle[Symbol.iterator]().next().value;
  * ```

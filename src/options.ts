@@ -3,15 +3,20 @@ import { type Clock } from './clock.js';
 import { InvalidOptionsError } from './errors.js';
 import { type SessionFactory } from './factory.js';
 import { type Logger } from './logger.js';
-import { PROBE_METHODS, type ProbeMethod } from './probe.js';
+import { PROBE_STEPS, type ProbeMethod, type ProbeStep } from './types.js';
 import { isValidId } from './request.js';
 
 /** Circuit-breaker settings, per upstream. */
 export interface CircuitBreakerOptions {
   /** Consecutive creation failures that open the circuit. @default 5 */
   failureThreshold?: number;
-  /** How long the circuit stays open before one trial creation is let through. @default 30000 */
+  /**
+   * How long the circuit stays open before one trial creation is let through; doubles on each consecutive
+   * re-open, up to `maxResetMs`. @default 1000
+   */
   resetMs?: number;
+  /** Longest open period, however many times the circuit re-opened in a row. @default 30000 */
+  maxResetMs?: number;
 }
 
 /** Options for {@link UpstreamSessionRegistry}. All optional. */
@@ -30,7 +35,10 @@ export interface RegistryOptions<C> {
   affinityTtlMs?: number;
   /** Interval of worker heartbeats in the affinity store (heartbeat TTL is 3×). @default 10000 */
   heartbeatMs?: number;
-  /** Health-probe chain run on reuse after `idleValidationMs`. @default ['ping','tools/list','prompts/list','resources/list','skip'] */
+  /**
+   * Health-probe chain run on reuse after `idleValidationMs` (or after a suspect failure). `'server/discover'` is
+   * not a chain step (a connection's own `probe` sends it). @default ['ping','tools/list','prompts/list','resources/list','skip']
+   */
   probes?: readonly ProbeMethod[];
   /** A session idle longer than this is probed before reuse. @default 60000 */
   idleValidationMs?: number;
@@ -48,7 +56,7 @@ export interface RegistryOptions<C> {
   maxSessions?: number;
   /** Most live sessions per upstream. @default Infinity */
   maxSessionsPerUpstream?: number;
-  /** Per-upstream circuit breaker on creation failures; `false` = off. @default { failureThreshold: 5, resetMs: 30000 } */
+  /** Per-upstream circuit breaker on creation failures; `false` = off. @default { failureThreshold: 5, resetMs: 1000, maxResetMs: 30000 } */
   circuitBreaker?: CircuitBreakerOptions | false;
   /** Debounce window of `upstream:list-changed`, per upstream. @default 1000 */
   notificationDebounceMs?: number;
@@ -58,7 +66,7 @@ export interface RegistryOptions<C> {
 export interface ResolvedOptions {
   affinityTtlMs: number;
   heartbeatMs: number;
-  probes: readonly ProbeMethod[];
+  probes: readonly ProbeStep[];
   idleValidationMs: number;
   probeTimeoutMs: number;
   createTimeoutMs: number;
@@ -75,7 +83,7 @@ export interface ResolvedOptions {
 export const DEFAULTS = {
   affinityTtlMs: 300_000,
   heartbeatMs: 10_000,
-  probes: Object.freeze(['ping', 'tools/list', 'prompts/list', 'resources/list', 'skip'] as const),
+  probes: PROBE_STEPS,
   idleValidationMs: 60_000,
   probeTimeoutMs: 5_000,
   createTimeoutMs: 30_000,
@@ -84,7 +92,7 @@ export const DEFAULTS = {
   maxAgeMs: 0,
   maxSessions: 10_000,
   maxSessionsPerUpstream: Infinity,
-  circuitBreaker: Object.freeze({ failureThreshold: 5, resetMs: 30_000 }),
+  circuitBreaker: Object.freeze({ failureThreshold: 5, resetMs: 1_000, maxResetMs: 30_000 }),
   notificationDebounceMs: 1_000,
 } as const satisfies ResolvedOptions;
 
@@ -142,32 +150,42 @@ function object(option: string, value: unknown, methods: readonly string[]): voi
   }
 }
 
-function probes(value: unknown): readonly ProbeMethod[] {
+function probes(value: unknown): readonly ProbeStep[] {
   if (value === undefined) return DEFAULTS.probes;
   if (!Array.isArray(value) || value.length === 0) fail('probes', 'a non-empty array of probe names', value);
   for (const step of value as unknown[]) {
-    if (typeof step !== 'string' || !(PROBE_METHODS as readonly string[]).includes(step)) {
+    if (typeof step !== 'string' || !(PROBE_STEPS as readonly string[]).includes(step)) {
       throw new InvalidOptionsError(
         'probes',
-        `Expected every \`probes\` entry to be one of ${PROBE_METHODS.map((m) => `'${m}'`).join(', ')}, got ${show(step)}`,
+        `Expected every \`probes\` entry to be one of ${PROBE_STEPS.map((m) => `'${m}'`).join(', ')}, got ${show(step)}`,
       );
     }
   }
-  return Object.freeze([...(value as ProbeMethod[])]);
+  return Object.freeze([...(value as ProbeStep[])]);
 }
 
 function circuitBreaker(value: unknown): Required<CircuitBreakerOptions> | false {
   if (value === undefined) return DEFAULTS.circuitBreaker;
   if (value === false) return false;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('circuitBreaker', 'false or an object', value);
-  const { failureThreshold, resetMs, ...rest } = value as Record<string, unknown>;
+  const { failureThreshold, resetMs, maxResetMs, ...rest } = value as Record<string, unknown>;
   const unknownKey = Object.keys(rest)[0];
   if (unknownKey !== undefined) {
     throw new InvalidOptionsError('circuitBreaker', `Unknown option \`circuitBreaker.${unknownKey}\``);
   }
+  const reset = duration('circuitBreaker.resetMs', resetMs, DEFAULTS.circuitBreaker.resetMs);
+  // An explicit resetMs above the default ceiling raises the ceiling with it (a fixed period, as before).
+  const maxReset = duration('circuitBreaker.maxResetMs', maxResetMs, Math.max(reset, DEFAULTS.circuitBreaker.maxResetMs));
+  if (maxReset < reset) {
+    throw new InvalidOptionsError(
+      'circuitBreaker.maxResetMs',
+      `Expected \`circuitBreaker.maxResetMs\` to be >= \`circuitBreaker.resetMs\` (${reset}), got ${show(maxReset)}`,
+    );
+  }
   return Object.freeze({
     failureThreshold: count('circuitBreaker.failureThreshold', failureThreshold, DEFAULTS.circuitBreaker.failureThreshold, false),
-    resetMs: duration('circuitBreaker.resetMs', resetMs, DEFAULTS.circuitBreaker.resetMs),
+    resetMs: reset,
+    maxResetMs: maxReset,
   });
 }
 

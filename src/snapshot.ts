@@ -1,6 +1,6 @@
-import { type CircuitState } from './circuit.js';
-import { EVICT_REASONS, type EvictReason } from './events.js';
-import { type SessionInfo } from './session-info.js';
+import { type Circuits, type CircuitState } from './circuit.js';
+import { type Entry, type UpstreamIndex } from './entry.js';
+import { EVICT_REASONS, type EvictReason, type SessionInfo } from './types.js';
 
 /** Monotonic counters since the registry was constructed. */
 export interface RegistryCounters {
@@ -66,4 +66,70 @@ export function zeroEvictions(): Record<EvictReason, number> {
   const out = {} as Record<EvictReason, number>;
   for (const reason of EVICT_REASONS) out[reason] = 0;
   return out;
+}
+
+/** What {@link buildSnapshot} reads from the registry. */
+export interface SnapshotSource<C> {
+  readonly workerId: string;
+  readonly closed: boolean;
+  readonly live: number;
+  readonly pending: number;
+  readonly inFlight: number;
+  readonly counters: RegistryCounters;
+  readonly evictionsByReason: Record<EvictReason, number>;
+  /** Indexed entries (creating, ready, probing). */
+  readonly entries: readonly Entry<C>[];
+  /** Evicted entries still draining. */
+  readonly draining: Iterable<Entry<C>>;
+  readonly upstreams: Iterable<[string, UpstreamIndex<C>]>;
+  readonly circuits: Circuits;
+}
+
+/**
+ * Builds a fresh, plain {@link RegistrySnapshot}: every object and array is new, nothing is shared with the
+ * registry. Upstreams are those with entries plus those with remembered circuit state.
+ * @example
+ * ```ts
+ * declare const source: SnapshotSource<FakeUpstreamClient>;
+ * const snapshot = buildSnapshot(source);
+ * JSON.stringify(snapshot); // always works
+ * ```
+ */
+export function buildSnapshot<C>(source: SnapshotSource<C>): RegistrySnapshot {
+  const entries: SessionInfo[] = source.entries.map((entry) => entry.info());
+  let draining = 0;
+  for (const entry of source.draining) {
+    entries.push(entry.info());
+    draining += 1;
+  }
+  const upstreams: UpstreamSnapshot[] = [];
+  const seen = new Set<string>();
+  const describe = (upstreamId: string, index: UpstreamIndex<C> | undefined): UpstreamSnapshot => {
+    const breaker = source.circuits.get(upstreamId);
+    return {
+      upstreamId,
+      sessions: index === undefined ? 0 : index.entries.size - index.pending,
+      pending: index?.pending ?? 0,
+      inFlight: index?.inFlight ?? 0,
+      circuit: breaker?.state ?? 'closed',
+      consecutiveFailures: breaker?.consecutiveFailures ?? 0,
+    };
+  };
+  for (const [upstreamId, index] of source.upstreams) {
+    seen.add(upstreamId);
+    upstreams.push(describe(upstreamId, index));
+  }
+  for (const upstreamId of source.circuits.keys()) if (!seen.has(upstreamId)) upstreams.push(describe(upstreamId, undefined));
+  return {
+    workerId: source.workerId,
+    closed: source.closed,
+    sessions: source.live,
+    pending: source.pending,
+    inFlight: source.inFlight,
+    draining,
+    counters: { ...source.counters },
+    evictionsByReason: { ...source.evictionsByReason },
+    upstreams,
+    entries,
+  };
 }

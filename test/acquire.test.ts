@@ -3,6 +3,7 @@
  * creations, eviction and `closeAll` during a creation, a caller's own `signal`, and sessions whose transport the
  * factory reports closed.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,16 +11,16 @@ import {
   SessionCreateError,
   SessionCreateTimeoutError,
   SessionEvictedError,
+  InMemoryAffinityStore,
   UpstreamSessionRegistry,
   type EvictReason,
-  type RegistryOptions,
   type SessionFactory,
   type SessionKey,
-  type SessionRequest,
 } from '../src/index.js';
+import { type HttpSessionRequest as SessionRequest } from '../src/types.js';
 import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
-
-type RegistryTuning = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock'>;
+import { harness } from './support/harness.js';
+import { http, track } from './support/track.js';
 
 function requestFor(downstreamSessionId: string, upstreamId = 'counter'): SessionRequest {
   return { downstreamSessionId, upstreamId, url: `http://127.0.0.1:3001/${upstreamId}/mcp` };
@@ -27,36 +28,6 @@ function requestFor(downstreamSessionId: string, upstreamId = 'counter'): Sessio
 
 const request = requestFor('A');
 const key: SessionKey = { downstreamSessionId: 'A', upstreamId: 'counter' };
-
-/**
- * A registry over `factory` (or over `sessionFactory`, which wraps it), both on `clock`, recording evictions, and
- * a shutdown that closes it with the clock driving and checks every connection was closed exactly once.
- */
-function build(
-  clock: ManualClock,
-  factory: FakeSessionFactory,
-  tuning: RegistryTuning,
-  sessionFactory?: SessionFactory<FakeUpstreamClient>,
-) {
-  const registry = new UpstreamSessionRegistry<FakeUpstreamClient>({ ...tuning, sessionFactory: sessionFactory ?? factory, clock });
-  const evictions: { key: SessionKey; reason: EvictReason }[] = [];
-  registry.on('session:evicted', (event) => evictions.push({ key: event.key, reason: event.reason }));
-  const closeTimeoutMs = tuning.closeTimeoutMs ?? 5_000;
-  async function shutdown(): Promise<void> {
-    const closing = registry.closeAll();
-    await clock.advance(2 * closeTimeoutMs);
-    await closing;
-    expect(factory.open).toBe(0);
-    expect(factory.doubleClosed).toEqual([]);
-  }
-  return { clock, factory, registry, evictions, shutdown };
-}
-
-/** A registry over a new fake factory on a new ManualClock. */
-function fresh(tuning: RegistryTuning = {}) {
-  const clock = new ManualClock();
-  return build(clock, new FakeSessionFactory({ clock }), tuning);
-}
 
 /** Observes whether a promise has settled, and marks its rejection handled. */
 function watch<T>(promise: Promise<T>): { readonly promise: Promise<T>; readonly settled: boolean } {
@@ -84,7 +55,7 @@ function outcomes(results: PromiseSettledResult<unknown>[]): unknown[] {
 
 describe('keys: one upstream session per (downstreamSessionId, upstreamId)', () => {
   it('gives two downstream sessions on one upstream two upstream sessions', async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
 
     const a = await registry.withSession(requestFor('A'), (client) => client.callTool({ name: 'increment' }));
     const b = await registry.withSession(requestFor('B'), (client) => client.callTool({ name: 'increment' }));
@@ -100,7 +71,7 @@ describe('keys: one upstream session per (downstreamSessionId, upstreamId)', () 
   });
 
   it('creates one upstream session for ten calls in one downstream session', async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
 
     const results: string[] = [];
     for (let call = 0; call < 10; call += 1) {
@@ -115,7 +86,7 @@ describe('keys: one upstream session per (downstreamSessionId, upstreamId)', () 
   });
 
   it('gives one downstream session on two upstreams two upstream sessions', async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
 
     const search = await registry.acquire(requestFor('A', 'search'));
     const github = await registry.acquire(requestFor('A', 'github'));
@@ -132,7 +103,7 @@ describe('keys: one upstream session per (downstreamSessionId, upstreamId)', () 
   });
 
   it('keeps keys apart that would collide if the two ids were joined into one string', async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
 
     await registry.withSession({ ...requestFor('a:b', 'c'), url: 'http://127.0.0.1:3001/mcp' }, () => undefined);
     await registry.withSession({ ...requestFor('a', 'b:c'), url: 'http://127.0.0.1:3001/mcp' }, () => undefined);
@@ -146,7 +117,7 @@ describe('keys: one upstream session per (downstreamSessionId, upstreamId)', () 
 
 describe('shared creation: concurrent acquires for one key', () => {
   it('shares one creation among 50 concurrent acquires for one key', async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     factory.nextCreate({ delayMs: 100 });
 
     const pending = Array.from({ length: 50 }, () => registry.acquire(request));
@@ -165,7 +136,7 @@ describe('shared creation: concurrent acquires for one key', () => {
   });
 
   it('lets all 50 leases on one session be open at once', async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
 
     const first = await Promise.all(Array.from({ length: 50 }, () => registry.acquire(request)));
     // None released, yet 50 more are handed out at once: leases are not serialized.
@@ -189,7 +160,7 @@ describe('shared creation: concurrent acquires for one key', () => {
   });
 
   it('rejects every waiter of a failed creation with the same SessionCreateError, with category and cause', async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     const failures: { category: string; error: unknown }[] = [];
     registry.on('session:create-failed', ({ category, error }) => failures.push({ category, error }));
     factory.nextCreate({ delayMs: 100, outcome: 'fail' });
@@ -212,7 +183,7 @@ describe('shared creation: concurrent acquires for one key', () => {
   });
 
   it("keeps the factory's own error as the SessionCreateError's cause", async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
     const cause = new Error('upstream exploded');
     factory.nextCreate(cause);
 
@@ -225,7 +196,7 @@ describe('shared creation: concurrent acquires for one key', () => {
   });
 
   it('tries again on the next acquire after a failed creation', async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
     factory.nextCreate('fail');
 
     await expect(registry.acquire(request)).rejects.toBeInstanceOf(SessionCreateError);
@@ -240,7 +211,7 @@ describe('shared creation: concurrent acquires for one key', () => {
 
 describe('createTimeoutMs', () => {
   it('rejects a hanging creation with SessionCreateTimeoutError after createTimeoutMs, for every waiter', async () => {
-    const { clock, factory, registry, shutdown } = fresh({ createTimeoutMs: 1_000 });
+    const { clock, factory, registry, shutdown } = harness({ createTimeoutMs: 1_000 });
     factory.nextCreate('hang');
 
     const first = watch(registry.acquire(request));
@@ -258,7 +229,7 @@ describe('createTimeoutMs', () => {
   });
 
   it("aborts the create request's signal when the creation times out", async () => {
-    const { clock, factory, registry, shutdown } = fresh({ createTimeoutMs: 1_000 });
+    const { clock, factory, registry, shutdown } = harness({ createTimeoutMs: 1_000 });
     factory.nextCreate('hang');
 
     const pending = watch(registry.acquire(request));
@@ -273,7 +244,7 @@ describe('createTimeoutMs', () => {
   });
 
   it('closes a connection that arrives after the creation timed out, and creates afresh on the next acquire', async () => {
-    const { clock, factory, registry, shutdown } = fresh({ createTimeoutMs: 1_000 });
+    const { clock, factory, registry, shutdown } = harness({ createTimeoutMs: 1_000 });
     const creation = factory.nextCreate('manual');
 
     const pending = watch(registry.acquire(request));
@@ -303,7 +274,7 @@ describe('eviction and closeAll during creation', () => {
   it.each(evictions)(
     'eviction (reason %s) during creation rejects every waiter with SessionEvictedError, aborts the signal and closes a late connection',
     async (reason, evict, removed) => {
-      const { clock, factory, registry, shutdown } = fresh();
+      const { clock, factory, registry, shutdown } = harness();
       const creation = factory.nextCreate('manual');
 
       const settled = Promise.allSettled([registry.acquire(request), registry.acquire(request), registry.acquire(request)]);
@@ -331,7 +302,7 @@ describe('eviction and closeAll during creation', () => {
   );
 
   it("rejects waiters with SessionEvictedError, not the abort rejection of a factory that honours its signal", async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     factory.nextCreate('hang');
 
     const pending = watch(registry.acquire(request));
@@ -345,7 +316,7 @@ describe('eviction and closeAll during creation', () => {
   });
 
   it('closeAll during creation rejects every waiter with RegistryClosedError, aborts the signal and closes a late connection', async () => {
-    const { clock, factory, registry } = fresh();
+    const { clock, factory, registry } = harness();
     const creation = factory.nextCreate('manual');
 
     const settled = Promise.allSettled([registry.acquire(request), registry.acquire(request)]);
@@ -369,7 +340,7 @@ describe('eviction and closeAll during creation', () => {
   });
 
   it('closeAll during a health probe rejects its waiters with RegistryClosedError', async () => {
-    const { clock, factory, registry, shutdown } = fresh({ idleValidationMs: 60_000 });
+    const { clock, factory, registry, shutdown } = harness({ idleValidationMs: 60_000 });
     await registry.withSession(request, () => undefined);
     factory.created[0]!.client.script.ping = 'timeout';
     await clock.advance(60_001);
@@ -386,7 +357,7 @@ describe('eviction and closeAll during creation', () => {
   });
 
   it('closeAll does not wait for a factory that ignores its signal', async () => {
-    const { clock, factory, registry } = fresh();
+    const { clock, factory, registry } = harness();
     factory.nextCreate('hang-ignoring-signal');
 
     const pending = watch(registry.acquire(request));
@@ -403,7 +374,7 @@ describe('eviction and closeAll during creation', () => {
 
 describe("a caller's signal", () => {
   it("aborts only that caller's wait; the shared creation goes on for the others", async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     factory.nextCreate({ delayMs: 100 });
     const controller = new AbortController();
     const reason = new Error('the downstream client went away');
@@ -427,7 +398,7 @@ describe("a caller's signal", () => {
   });
 
   it("rejects at once with an already-aborted signal's reason, creating nothing", async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
     const controller = new AbortController();
     const reason = new Error('too late');
     controller.abort(reason);
@@ -440,7 +411,7 @@ describe("a caller's signal", () => {
   });
 
   it("rejects with the signal's default AbortError when aborted without a reason", async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     factory.nextCreate({ delayMs: 100 });
     const controller = new AbortController();
 
@@ -455,7 +426,7 @@ describe("a caller's signal", () => {
   });
 
   it('lets the creation finish for the next caller when its only waiter gave up', async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     factory.nextCreate({ delayMs: 100 });
     const controller = new AbortController();
 
@@ -473,7 +444,7 @@ describe("a caller's signal", () => {
   });
 
   it("aborts only that caller's wait for a shared health probe", async () => {
-    const { clock, factory, registry, shutdown } = fresh({ idleValidationMs: 60_000 });
+    const { clock, factory, registry, shutdown } = harness({ idleValidationMs: 60_000 });
     await registry.withSession(request, () => undefined);
     const client = factory.created[0]!.client;
     client.script.ping = { delayMs: 100 };
@@ -498,7 +469,7 @@ describe("a caller's signal", () => {
   });
 
   it("leaves no abort listener on the caller's signal once its wait ends", async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     factory.nextCreate({ delayMs: 100 });
     const controller = new AbortController();
 
@@ -514,7 +485,7 @@ describe("a caller's signal", () => {
   });
 
   it('changes nothing once the lease was handed out', async () => {
-    const { factory, registry, shutdown } = fresh();
+    const { factory, registry, shutdown } = harness();
     const controller = new AbortController();
 
     const lease = await registry.acquire({ ...request, signal: controller.signal });
@@ -531,14 +502,14 @@ describe("a caller's signal", () => {
 
 describe('events.closed() from the factory: the session is never handed out again', () => {
   it('replaces an idle session whose transport closed, closing what is left of it', async () => {
-    const { clock, factory, registry, evictions, shutdown } = fresh();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     await registry.withSession(request, () => undefined);
     const dead = factory.created[0]!;
 
     dead.dropTransport(new Error('socket hang up'));
     await clock.flush();
 
-    expect(evictions).toEqual([{ key, reason: 'transport-closed' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-closed' }]);
     expect(registry.size).toBe(0);
     expect(dead.closeCalls).toBe(1);
     const lease = await registry.acquire(request);
@@ -549,7 +520,7 @@ describe('events.closed() from the factory: the session is never handed out agai
   });
 
   it('does not hand out a session with open leases once its transport closed, and closes it after they are released', async () => {
-    const { clock, factory, registry, evictions, shutdown } = fresh();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const held = await registry.acquire(request);
     const dead = factory.created[0]!;
 
@@ -559,7 +530,7 @@ describe('events.closed() from the factory: the session is never handed out agai
 
     expect(next.client).not.toBe(dead.client);
     expect(factory.createCalls).toBe(2);
-    expect(evictions).toEqual([{ key, reason: 'transport-closed' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-closed' }]);
     held.release();
     await clock.flush();
     expect(dead.closeCalls).toBe(1);
@@ -568,7 +539,7 @@ describe('events.closed() from the factory: the session is never handed out agai
   });
 
   it('shares one replacement among concurrent acquires after the transport closed', async () => {
-    const { clock, factory, registry, shutdown } = fresh();
+    const { clock, factory, registry, shutdown } = harness();
     await registry.withSession(request, () => undefined);
 
     factory.created[0]!.dropTransport();
@@ -582,7 +553,7 @@ describe('events.closed() from the factory: the session is never handed out agai
   });
 
   it('replaces a session whose transport closes during its health probe', async () => {
-    const { clock, factory, registry, evictions, shutdown } = fresh({ idleValidationMs: 60_000 });
+    const { clock, factory, registry, evicted, shutdown } = harness({ idleValidationMs: 60_000 });
     await registry.withSession(request, () => undefined);
     const dead = factory.created[0]!;
     dead.client.script.ping = 'timeout';
@@ -596,7 +567,7 @@ describe('events.closed() from the factory: the session is never handed out agai
 
     expect(lease.client).toBe(factory.created[1]!.client);
     expect(factory.createCalls).toBe(2);
-    expect(evictions).toHaveLength(1);
+    expect(evicted()).toHaveLength(1);
     await clock.flush();
     expect(dead.closeCalls).toBe(1);
     lease.release();
@@ -604,10 +575,8 @@ describe('events.closed() from the factory: the session is never handed out agai
   });
 
   it('never hands out a connection whose transport closed before its creation resolved', async () => {
-    const clock = new ManualClock();
-    const factory = new FakeSessionFactory({ clock });
     let first = true;
-    const dying: SessionFactory<FakeUpstreamClient> = {
+    const dying = (factory: FakeSessionFactory): SessionFactory<FakeUpstreamClient> => ({
       async create(createRequest, events) {
         const connection = await factory.create(createRequest, events);
         if (first) {
@@ -616,8 +585,8 @@ describe('events.closed() from the factory: the session is never handed out agai
         }
         return connection;
       },
-    };
-    const { registry, shutdown } = build(clock, factory, {}, dying);
+    });
+    const { clock, factory, registry, shutdown } = harness({}, { sessionFactory: dying });
 
     const lease = await registry.acquire(request);
 
@@ -630,7 +599,7 @@ describe('events.closed() from the factory: the session is never handed out agai
   });
 
   it('ignores closed() reported again, or by a connection that was already evicted', async () => {
-    const { clock, factory, registry, evictions, shutdown } = fresh();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     await registry.withSession(request, () => undefined);
     const old = factory.created[0]!;
     await registry.evict(key);
@@ -640,7 +609,7 @@ describe('events.closed() from the factory: the session is never handed out agai
     old.events.closed(new Error('again'));
     await clock.flush();
 
-    expect(evictions).toEqual([{ key, reason: 'evict' }]);
+    expect(evicted()).toEqual([{ key, reason: 'evict' }]);
     expect(old.closeCalls).toBe(1);
     expect(registry.size).toBe(1);
     const again = await registry.acquire(request);
@@ -649,5 +618,297 @@ describe('events.closed() from the factory: the session is never handed out agai
     lease.release();
     again.release();
     await shutdown();
+  });
+});
+
+describe('a creation in flight is joined only by requests for the same connection identity', () => {
+  it('a request for a new URL aborts the creation in flight (its waiters get fingerprint-changed) and creates its own', async () => {
+    const h = harness();
+    const old = h.factory.nextCreate('manual');
+    const first = track(h.registry.acquire(h.request('A')));
+    await h.clock.flush();
+    const moved = { ...h.request('A'), url: 'http://127.0.0.1:9/moved/mcp' };
+    const second = h.registry.acquire(moved);
+    await h.clock.flush();
+
+    expect(first.error).toBeInstanceOf(SessionEvictedError);
+    expect((first.error as SessionEvictedError).reason).toBe('fingerprint-changed');
+    expect(old.request?.signal.aborted).toBe(true);
+    const lease = await second;
+    expect(http(h.factory.requests).map((r) => r.url)).toEqual([h.request('A').url, moved.url]);
+    expect(lease.info.url).toBe(moved.url);
+    expect(h.registry.snapshot().counters.createFailures).toBe(0);
+    lease.release();
+    await h.shutdown();
+  });
+
+  it('a request with another fingerprint or transport aborts the creation in flight; one with the same joins it', async () => {
+    const h = harness();
+    h.factory.nextCreate({ delayMs: 100 });
+    const a = track(h.registry.acquire({ ...h.request('A'), fingerprint: 'v1' }));
+    const joined = track(h.registry.acquire({ ...h.request('A'), fingerprint: 'v1' }));
+    const b = h.registry.acquire({ ...h.request('A'), fingerprint: 'v2' });
+    await h.clock.advance(100);
+    const lease = await b;
+    expect(a.error).toMatchObject({ code: 'EVICTED', reason: 'fingerprint-changed' });
+    expect(joined.error).toMatchObject({ code: 'EVICTED', reason: 'fingerprint-changed' });
+    const sse = await h.registry.acquire({ ...h.request('A'), fingerprint: 'v2' });
+    expect(sse.client).toBe(lease.client);
+    expect(h.factory.createCalls).toBe(2);
+    lease.release();
+    sse.release();
+    await h.shutdown();
+  });
+
+  it('concurrent callers on two URLs each end on their own endpoint, never with transport-closed', async () => {
+    const h = harness();
+    const urls = ['http://127.0.0.1:9/one/mcp', 'http://127.0.0.1:9/two/mcp'];
+    const outcomes: unknown[] = [];
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < 6; i++) {
+      h.factory.nextCreate({ delayMs: 10 });
+      const url = urls[i % 2]!;
+      calls.push(
+        h.registry.acquire({ ...h.request('A'), url }).then(
+          (lease) => {
+            outcomes.push(lease.info.url === url ? 'own' : 'wrong');
+            lease.release();
+          },
+          (error: unknown) => void outcomes.push((error as SessionEvictedError).reason),
+        ),
+      );
+    }
+    await h.clock.advance(100);
+    await Promise.all(calls);
+    expect(outcomes).not.toContain('transport-closed');
+    expect(outcomes).not.toContain('wrong');
+    expect(outcomes).toContain('own');
+    await h.shutdown();
+  });
+});
+
+describe('multi-worker ownership on creation', () => {
+  it('refuses to create any upstream session (not only the first) for a downstream session another live worker owns', async () => {
+    const clock = new ManualClock();
+    const store = new InMemoryAffinityStore({ clock });
+    const factory = new FakeSessionFactory({ clock });
+    const a = new UpstreamSessionRegistry<FakeUpstreamClient>({ sessionFactory: factory, clock, affinity: store, workerId: 'worker-a' });
+    const b = new UpstreamSessionRegistry<FakeUpstreamClient>({ sessionFactory: factory, clock, affinity: store, workerId: 'worker-b' });
+    (await a.acquire(requestFor('D', 'first'))).release();
+    // Worker a's claim is lost (expired, store restarted); worker b takes the session over.
+    await store.release('D', 'worker-a');
+    expect(await b.route('D')).toEqual({ local: true, owner: 'worker-b' });
+
+    await expect(a.acquire(requestFor('D', 'second'))).rejects.toMatchObject({ code: 'NOT_OWNER', owner: 'worker-b' });
+    expect(factory.createCalls).toBe(1);
+    // Reuse of a live local session needs no store round trip.
+    (await a.acquire(requestFor('D', 'first'))).release();
+    expect(factory.createCalls).toBe(1);
+    const closing = Promise.all([a.closeAll(), b.closeAll()]);
+    await clock.advance(20_000);
+    await closing;
+  });
+});
+
+describe('the factory runs outside the caller’s async context', () => {
+  it('an AsyncLocalStorage value set around the first acquire is invisible inside create and what it schedules', async () => {
+    const storage = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const h = harness({}, {
+      sessionFactory: (fake) => ({
+        async create(request, events) {
+          seen.push(storage.getStore());
+          setImmediate(() => seen.push(storage.getStore()));
+          await Promise.resolve();
+          seen.push(storage.getStore());
+          return fake.create(request, events);
+        },
+      }),
+    });
+    const lease = await storage.run('downstream-request-1', () => h.registry.acquire(h.request('A')));
+    await h.clock.flush();
+    expect(seen).toEqual([undefined, undefined, undefined]);
+    lease.release();
+    await h.shutdown();
+  });
+});
+
+describe('what a connection reports about itself', () => {
+  it('era and protocolVersion appear in SessionInfo, the snapshot and events', async () => {
+    const h = harness({}, {
+      sessionFactory: (fake) => ({
+        async create(request, events) {
+          const connection = await fake.create(request, events);
+          return { client: connection.client, close: (s: AbortSignal) => connection.close(s), era: 'modern' as const, protocolVersion: '2026-07-28' };
+        },
+      }),
+    });
+    const lease = await h.registry.acquire(h.request('A'));
+    expect(lease.info).toMatchObject({ era: 'modern', protocolVersion: '2026-07-28' });
+    expect(h.registry.snapshot().entries[0]).toMatchObject({ era: 'modern', protocolVersion: '2026-07-28' });
+    expect(h.events.payloads('session:created')[0]?.info).toMatchObject({ era: 'modern', protocolVersion: '2026-07-28' });
+    lease.release();
+    await h.shutdown();
+  });
+
+  it("the connection's own probe replaces the probe chain, with the registry's chain and timeout", async () => {
+    const calls: { probes: readonly string[]; timeoutMs: number }[] = [];
+    let healthy = true;
+    const h = harness({ idleValidationMs: 1_000, probeTimeoutMs: 2_000 }, {
+      sessionFactory: (fake) => ({
+        async create(request, events) {
+          const connection = await fake.create(request, events);
+          return {
+            client: connection.client,
+            close: (s: AbortSignal) => connection.close(s),
+            probe: ({ probes, timeoutMs }: { probes: readonly string[]; timeoutMs: number }) => {
+              calls.push({ probes, timeoutMs });
+              return Promise.resolve(
+                healthy ? { healthy: true as const, method: 'server/discover' as const } : { healthy: false as const, method: 'server/discover' as const, error: new Error('gone') },
+              );
+            },
+          };
+        },
+      }),
+    });
+    (await h.registry.acquire(h.request('A'))).release();
+    await h.clock.advance(1_001);
+    (await h.registry.acquire(h.request('A'))).release();
+    expect(calls).toEqual([{ probes: ['ping', 'tools/list', 'prompts/list', 'resources/list', 'skip'], timeoutMs: 2_000 }]);
+    expect(h.events.payloads('probe')[0]).toMatchObject({ healthy: true, method: 'server/discover' });
+    expect(h.factory.created[0]!.client.calls.ping).toBe(0);
+    healthy = false;
+    await h.clock.advance(1_001);
+    (await h.registry.acquire(h.request('A'))).release();
+    expect(h.evictions()).toEqual(['A/counter:probe-failed']);
+    expect(h.factory.createCalls).toBe(2);
+    await h.shutdown();
+  });
+
+  it("a connection's own probe that never answers is unhealthy after probes × probeTimeoutMs", async () => {
+    const h = harness({ idleValidationMs: 1_000, probeTimeoutMs: 100, probes: ['ping', 'skip'] }, {
+      sessionFactory: (fake) => ({
+        async create(request, events) {
+          const connection = await fake.create(request, events);
+          return { client: connection.client, close: (s: AbortSignal) => connection.close(s), probe: () => new Promise<never>(() => undefined) };
+        },
+      }),
+    });
+    (await h.registry.acquire(h.request('A'))).release();
+    await h.clock.advance(1_001);
+    const next = h.registry.acquire(h.request('A'));
+    await h.clock.advance(200);
+    (await next).release();
+    expect(h.events.payloads('probe')[0]).toMatchObject({ healthy: false, durationMs: 200 });
+    expect(h.factory.createCalls).toBe(2);
+    await h.shutdown();
+  });
+});
+
+describe('zero-round-trip (unproven) connections keep the circuit breaker honest', () => {
+  function unprovenHarness() {
+    return harness({ circuitBreaker: { failureThreshold: 2, resetMs: 1_000 } }, {
+      sessionFactory: (fake) => ({
+        async create(request, events) {
+          const connection = await fake.create(request, events);
+          return { client: connection.client, close: (s: AbortSignal) => connection.close(s), unproven: true };
+        },
+      }),
+    });
+  }
+
+  it("a transport error on the first released call counts as a creation failure, so a dead upstream opens the circuit", async () => {
+    const h = unprovenHarness();
+    for (const id of ['A', 'B']) {
+      const lease = await h.registry.acquire(h.request(id));
+      lease.release(Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }));
+    }
+    expect(h.events.payloads('circuit:open')).toHaveLength(1);
+    await expect(h.registry.acquire(h.request('C'))).rejects.toMatchObject({ code: 'CIRCUIT_OPEN' });
+    await h.shutdown();
+  });
+
+  it('a clean first call proves the connection; later transport errors are not creation failures', async () => {
+    const h = unprovenHarness();
+    const lease = await h.registry.acquire(h.request('A'));
+    lease.release();
+    for (const id of ['B', 'C']) {
+      const l = await h.registry.acquire(h.request(id));
+      l.release();
+    }
+    const again = await h.registry.acquire(h.request('A'));
+    again.release(Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) }));
+    expect(h.events.payloads('circuit:open')).toHaveLength(0);
+    expect(h.registry.snapshot().upstreams[0]).toMatchObject({ consecutiveFailures: 0 });
+    await h.shutdown();
+  });
+});
+
+describe('creation failures of stdio upstreams', () => {
+  const STDIO_FAILURE = Symbol.for('mcp-upstream-sessions.stdioFailure');
+  const request = {
+    downstreamSessionId: 'D',
+    upstreamId: 'memory',
+    transport: 'stdio' as const,
+    command: '/opt/mcp/bin/memory-server',
+    args: ['--token', 'arg-secret-123', '-v'],
+    env: { API_KEY: 'env-secret-456' },
+  };
+
+  it('keeps the safe cause message of process_exited whole, with env values and long args scrubbed', async () => {
+    const logs: string[] = [];
+    const stderr = Array.from({ length: 40 }, (_, i) => `line ${i}: loading store`).join('\n');
+    const h = harness({}, {
+      logger: { debug: () => undefined, info: () => undefined, warn: (m, f) => logs.push(m + JSON.stringify(f)), error: () => undefined },
+    });
+    h.factory.nextCreate(
+      Object.assign(new Error(`memory-server exited with code 1 (2 args); stderr:\n${stderr}\nbad key env-secret-456 for arg-secret-123`), {
+        [STDIO_FAILURE]: 'process_exited',
+        exitCode: 1,
+      }),
+    );
+    const error = await h.registry.acquire(request).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionCreateError);
+    const { message, category } = error as SessionCreateError;
+    expect(category).toBe('process_exited');
+    expect(message).toContain('line 39: loading store');
+    expect(message.length).toBeGreaterThan(300);
+    for (const secret of ['env-secret-456', 'arg-secret-123', '/opt/mcp/bin']) {
+      expect(message).not.toContain(secret);
+      expect(logs.join('\n')).not.toContain(secret);
+    }
+    await h.shutdown();
+  });
+});
+
+describe('a throwing logger together with a failing store', () => {
+  it('never changes a routing decision, never becomes a creation failure, never leaves an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const down = (): Promise<never> => Promise.reject(new Error('connect ECONNREFUSED redis://user:pw@127.0.0.1:7000'));
+      const store = { claim: down, refresh: down, release: down, owner: down, reclaim: down, heartbeat: down, isAlive: down };
+      const explode = (): never => {
+        throw new Error('logger is broken');
+      };
+      const h = harness({ affinity: store, circuitBreaker: { failureThreshold: 1, resetMs: 1_000 } }, {
+        logger: { debug: explode, info: explode, warn: explode, error: explode },
+      });
+      h.registry.on('affinity:error', () => {
+        throw new Error('listener is broken too');
+      });
+      expect(await h.registry.route('D')).toEqual({ local: true, owner: h.registry.workerId });
+      const lease = await h.registry.acquire(h.request('D'));
+      lease.release();
+      expect(h.registry.snapshot().counters.createFailures).toBe(0);
+      expect(h.events.payloads('circuit:open')).toEqual([]);
+      expect(h.events.count('affinity:error')).toBeGreaterThan(0);
+      await h.shutdown();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -12,7 +12,7 @@ function runCjs(source: string): string {
 
 describe('package build', () => {
   beforeAll(() => {
-    if (!existsSync(`${root}dist/index.cjs`) || !existsSync(`${root}dist/testing.cjs`)) {
+    if (['index.cjs', 'testing.cjs', 'sdk-v2.cjs', 'otel.cjs', 'redis.cjs'].some((file) => !existsSync(`${root}dist/${file}`))) {
       execFileSync('npx', ['tsup'], { cwd: root, stdio: 'ignore' });
     }
   }, 180_000);
@@ -41,5 +41,27 @@ describe('package build', () => {
       { cwd: root, encoding: 'utf8' },
     );
     expect(out.trim()).toBe('function');
+  });
+
+  it('loads the ./sdk-v2, ./otel and ./redis entry points from CommonJS and from ESM', () => {
+    const cjs = runCjs(`
+      console.log(JSON.stringify([
+        typeof require('mcp-upstream-sessions/sdk-v2').createSdkV2SessionFactory,
+        typeof require('mcp-upstream-sessions/otel').instrumentRegistry,
+        typeof require('mcp-upstream-sessions/redis').RedisEraStore,
+      ]));
+    `);
+    expect(JSON.parse(cjs)).toEqual(['function', 'function', 'function']);
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const [v2, otel, redis] = await Promise.all([import('mcp-upstream-sessions/sdk-v2'), import('mcp-upstream-sessions/otel'), import('mcp-upstream-sessions/redis')]);
+         console.log(JSON.stringify([typeof v2.createSdkV2SessionFactory, typeof otel.instrumentRegistry, typeof redis.RedisEraStore]));`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(JSON.parse(esm)).toEqual(['function', 'function', 'function']);
   });
 });

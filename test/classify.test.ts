@@ -17,7 +17,7 @@ import {
   type ErrorCategory,
 } from '../src/classify/index.js';
 import { SessionCreateError, SessionCreateTimeoutError, SessionEvictedError } from '../src/errors.js';
-import { ProbeTimeoutError } from '../src/probe.js';
+import { ProbeTimeoutError } from '../src/errors.js';
 
 /** A Node-style system error, shaped like the ones `net`, `dns` and `tls` produce. */
 function systemError(code: string, message = `connect ${code} 127.0.0.1:1`): Error {
@@ -505,6 +505,14 @@ describe('categories', () => {
       http_error: new StreamableHTTPError(418, 'x'),
       mcp_protocol_error: real.methodNotFound,
       network: fetchFailed(),
+      spawn_failed: Object.assign(new Error('spawn my-server ENOENT'), {
+        [Symbol.for('mcp-upstream-sessions.stdioFailure')]: 'spawn_failed',
+      }),
+      process_exited: Object.assign(new Error('my-server exited with code 1'), {
+        [Symbol.for('mcp-upstream-sessions.stdioFailure')]: 'process_exited',
+        exitCode: 1,
+      }),
+      era_negotiation: Object.assign(new Error('Version negotiation failed'), { name: 'SdkError', code: 'ERA_NEGOTIATION_FAILED' }),
       unknown: new Error('x'),
     };
     for (const [category, error] of Object.entries(all)) expect(classifyError(error), category).toBe(category);

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  RegistryClosedError,
-  UpstreamSessionRegistry,
-  type CloseTimeoutEvent,
-  type RegistryOptions,
-  type SessionEvictedEvent,
-} from '../src/index.js';
-import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
+import { RegistryClosedError, type UpstreamSessionRegistry } from '../src/index.js';
+import { type FakeUpstreamClient } from '../src/testing/index.js';
+import { harness } from './support/harness.js';
 import { request, track } from './support/track.js';
 
 // SPEC §4.5 (shutdown): closeAll() sets `closed` first, refuses new acquires, aborts pending creations, evicts
@@ -14,23 +9,10 @@ import { request, track } from './support/track.js';
 
 const CLOSE_MS = 5_000;
 
-type TestOptions = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock'>;
-
-function setup(options: TestOptions = {}) {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const registry = new UpstreamSessionRegistry({ sessionFactory: factory, clock, closeTimeoutMs: CLOSE_MS, ...options });
-  const evicted: SessionEvictedEvent[] = [];
-  const closeTimeouts: CloseTimeoutEvent[] = [];
-  registry.on('session:evicted', (event) => evicted.push(event));
-  registry.on('close:timeout', (event) => closeTimeouts.push(event));
-  return { clock, factory, registry, evicted, closeTimeouts };
-}
-
 describe('closeAll()', () => {
   it('resolves within 2 × closeTimeoutMs with 1,000 sessions whose close never settles', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     const requests = Array.from({ length: 1_000 }, (_, i) => request(`downstream-${i}`));
     const leases = await Promise.all(requests.map((r) => t.registry.acquire(r)));
     for (const lease of leases) lease.release();
@@ -45,14 +27,14 @@ describe('closeAll()', () => {
     await t.clock.advance(CLOSE_MS);
     expect(t.factory.created.every((c) => c.closeSignal?.aborted === true)).toBe(true);
     expect(done.settled).toBe(false);
-    expect(t.closeTimeouts).toHaveLength(0);
+    expect(t.events.payloads('close:timeout')).toHaveLength(0);
 
     await t.clock.advance(CLOSE_MS);
     expect(done).toMatchObject({ settled: true, error: undefined });
 
-    expect(t.closeTimeouts).toHaveLength(1_000);
-    expect(new Set(t.closeTimeouts.map((e) => e.key.downstreamSessionId)).size).toBe(1_000);
-    expect(t.closeTimeouts.every((e) => e.closeTimeoutMs === CLOSE_MS)).toBe(true);
+    expect(t.events.payloads('close:timeout')).toHaveLength(1_000);
+    expect(new Set(t.events.payloads('close:timeout').map((e) => e.key.downstreamSessionId)).size).toBe(1_000);
+    expect(t.events.payloads('close:timeout').every((e) => e.closeTimeoutMs === CLOSE_MS)).toBe(true);
     const snapshot = t.registry.snapshot();
     expect(snapshot.counters.closeTimeouts).toBe(1_000);
     expect(snapshot.evictionsByReason['close-all']).toBe(1_000);
@@ -63,21 +45,21 @@ describe('closeAll()', () => {
   });
 
   it('resolves without waiting for the clock when every close settles', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     await t.registry.withSession(request('A'), () => undefined);
     await t.registry.withSession(request('B'), () => undefined);
 
     await t.registry.closeAll();
 
-    expect(t.evicted.map((e) => e.reason)).toEqual(['close-all', 'close-all']);
+    expect(t.events.payloads('session:evicted').map((e) => e.reason)).toEqual(['close-all', 'close-all']);
     expect(t.factory.open).toBe(0);
     expect(t.factory.doubleClosed).toEqual([]);
-    expect(t.closeTimeouts).toEqual([]);
+    expect(t.events.payloads('close:timeout')).toEqual([]);
   });
 
   it('sets `closed` synchronously, before anything settles', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     await t.registry.withSession(request('A'), () => undefined);
     expect(t.registry.closed).toBe(false);
 
@@ -92,8 +74,8 @@ describe('closeAll()', () => {
   });
 
   it('refuses acquires made after the call with RegistryClosedError, creating nothing', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     await t.registry.withSession(request('A'), () => undefined);
 
     const done = t.registry.closeAll();
@@ -112,8 +94,8 @@ describe('closeAll()', () => {
   });
 
   it('returns the same promise to concurrent and repeated calls, and to Symbol.asyncDispose', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     await t.registry.withSession(request('A'), () => undefined);
 
     const first = t.registry.closeAll();
@@ -127,18 +109,17 @@ describe('closeAll()', () => {
     expect(t.registry.closeAll()).toBe(first);
 
     // One shutdown: each session evicted and closed once, one close:timeout.
-    expect(t.evicted).toHaveLength(1);
-    expect(t.closeTimeouts).toHaveLength(1);
+    expect(t.events.payloads('session:evicted')).toHaveLength(1);
+    expect(t.events.payloads('close:timeout')).toHaveLength(1);
     expect(t.factory.created[0]!.closeCalls).toBe(1);
     expect(t.factory.doubleClosed).toEqual([]);
   });
 
   it('works with `await using`', async () => {
-    const clock = new ManualClock();
-    const factory = new FakeSessionFactory({ clock });
+    const { factory, registry: built } = harness({ closeTimeoutMs: CLOSE_MS });
     let seen: UpstreamSessionRegistry<FakeUpstreamClient> | undefined;
     {
-      await using registry = new UpstreamSessionRegistry({ sessionFactory: factory, clock, closeTimeoutMs: CLOSE_MS });
+      await using registry = built;
       seen = registry;
       await registry.withSession(request('A'), (client) => client.callTool({ name: 'increment' }));
       expect(registry.closed).toBe(false);
@@ -151,7 +132,7 @@ describe('closeAll()', () => {
   });
 
   it('aborts pending creations; their waiters reject with RegistryClosedError', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.nextCreate('hang');
     const waiters = [track(t.registry.acquire(request('A'))), track(t.registry.acquire(request('A')))];
     const other = track(t.registry.acquire(request('B')));
@@ -179,7 +160,7 @@ describe('closeAll()', () => {
   });
 
   it('closes a connection that arrives after closeAll aborted its creation', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const late = t.factory.nextCreate('manual');
     const waiter = track(t.registry.acquire(request('A')));
     await t.clock.flush();
@@ -201,8 +182,8 @@ describe('closeAll()', () => {
   });
 
   it('closes sessions with open leases within the same 2 × closeTimeoutMs bound', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     const held = await t.registry.acquire(request('A'));
     await t.registry.withSession(request('B'), () => undefined);
     const [busy, idle] = t.factory.created;
@@ -220,7 +201,7 @@ describe('closeAll()', () => {
 
     await t.clock.advance(CLOSE_MS);
     expect(done).toMatchObject({ settled: true, error: undefined });
-    expect(t.closeTimeouts.map((e) => e.key.downstreamSessionId).sort()).toEqual(['A', 'B']);
+    expect(t.events.payloads('close:timeout').map((e) => e.key.downstreamSessionId).sort()).toEqual(['A', 'B']);
 
     held.release();
     await t.clock.flush();
@@ -230,7 +211,7 @@ describe('closeAll()', () => {
   });
 
   it('closes a busy session as soon as its lease is released during the shutdown', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const held = await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;
 
@@ -248,8 +229,8 @@ describe('closeAll()', () => {
   });
 
   it('cuts short the drains of sessions evicted earlier, staying within the bound', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     const held = await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;
     const eviction = track(t.registry.evict({ downstreamSessionId: 'A', upstreamId: 'counter' }));
@@ -263,7 +244,7 @@ describe('closeAll()', () => {
     await t.clock.advance(2 * CLOSE_MS);
     expect(done).toMatchObject({ settled: true, error: undefined });
     expect(eviction).toMatchObject({ settled: true, value: true });
-    expect(t.closeTimeouts).toHaveLength(1);
+    expect(t.events.payloads('close:timeout')).toHaveLength(1);
 
     held.release();
     await t.clock.flush();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import * as api from '../src/index.js';
+import * as index from '../src/index.js';
+import * as api from '../src/errors.js';
 import {
   CapacityError,
   CircuitOpenError,
@@ -12,11 +13,12 @@ import {
   SessionEvictedError,
   UpstreamSessionError,
   type UpstreamSessionErrorCode,
-} from '../src/index.js';
+} from '../src/errors.js';
 import type * as errorsModule from '../src/errors.js';
 
-// SPEC §7 and STYLE 8: every error extends UpstreamSessionError, carries a stable `code`, keeps `cause`, has
-// a useful name and message, and `instanceof` works across duplicate copies of the package (brand check).
+// SPEC §7 and STYLE 8: every error the library can hand out extends UpstreamSessionError, carries a stable
+// `code`, keeps `cause`, has a useful name and message, is exported, and `instanceof` keeps ordinary subclass
+// semantics while working across duplicate copies of the package (brand check).
 
 type ErrorsModule = typeof errorsModule;
 
@@ -60,25 +62,35 @@ function samples(errors: ErrorsModule) {
       message: /github.*12345 ms/,
     },
     NotOwnerError: { error: new errors.NotOwnerError('down-1', 'worker-2'), code: 'NOT_OWNER', message: /down-1.*worker-2/ },
+    ProbeTimeoutError: {
+      error: new errors.ProbeTimeoutError('tools/list', 5_000),
+      code: 'PROBE_TIMEOUT',
+      message: /tools\/list.*5000 ms/,
+    },
+    StoreTimeoutError: { error: new errors.StoreTimeoutError('claim', 5_000), code: 'STORE_TIMEOUT', message: /claim.*5000 ms/ },
+    CloseGraceEndedError: { error: new errors.CloseGraceEndedError(5_000), code: 'CLOSE_GRACE_ENDED', message: /5000 ms/ },
   } satisfies Record<string, { error: UpstreamSessionError; code: UpstreamSessionErrorCode; cause?: unknown; message: RegExp }>;
 }
 
 const ERROR_NAMES = [
   'CapacityError',
   'CircuitOpenError',
+  'CloseGraceEndedError',
   'InvalidOptionsError',
   'InvalidRequestError',
   'NotOwnerError',
+  'ProbeTimeoutError',
   'RegistryClosedError',
   'SessionCreateError',
   'SessionCreateTimeoutError',
   'SessionEvictedError',
+  'StoreTimeoutError',
   'UpstreamSessionError',
 ];
 
-/** The exported values of src/index.ts that are Error classes. */
-function exportedErrorClasses(): [string, new (...args: never[]) => Error][] {
-  return (Object.entries(api) as [string, unknown][]).filter(
+/** The exported values of a module that are Error classes. */
+function exportedErrorClasses(module: object = api): [string, new (...args: never[]) => Error][] {
+  return (Object.entries(module) as [string, unknown][]).filter(
     (entry): entry is [string, new (...args: never[]) => Error] =>
       typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof Error,
   );
@@ -88,6 +100,11 @@ describe('every exported error class', () => {
   it('is one of the error classes of SPEC §7 (adding one is a deliberate act)', () => {
     expect(exportedErrorClasses().map(([name]) => name).sort()).toEqual(ERROR_NAMES);
     expect(Object.keys(samples(api)).sort()).toEqual(ERROR_NAMES);
+  });
+
+  it('is exported from the package entry point, as the same class', () => {
+    const fromIndex = new Map(exportedErrorClasses(index));
+    for (const [name, cls] of exportedErrorClasses()) expect(fromIndex.get(name), name).toBe(cls);
   });
 
   for (const name of ERROR_NAMES) {
@@ -150,10 +167,36 @@ describe('every exported error class', () => {
   });
 });
 
+describe('SessionCreateError messages', () => {
+  it('cut an ordinary cause message at 300 characters, redacted', () => {
+    const error = new SessionCreateError('up', 'connection_refused', new Error(`refused ${'x'.repeat(1_000)}`));
+    expect(error.message.length).toBeLessThan(420);
+    expect(error.message).toMatch(/…$/);
+  });
+
+  it('keep a stdio failure message (the scrubbed stderr tail) whole, still redacting the secrets given', () => {
+    const tail = Array.from({ length: 40 }, (_, i) => `stderr line ${i}: token tk-SECRET-${i % 3 === 0 ? 'x' : 'y'}`).join('\n');
+    const cause = Object.assign(new Error(`my-server exited with code 1\n${tail}`), {
+      [Symbol.for('mcp-upstream-sessions.stdioFailure')]: 'process_exited',
+    });
+    const error = new SessionCreateError('up', 'process_exited', cause, ['tk-SECRET-x', 'tk-SECRET-y']);
+    expect(error.message).toContain('stderr line 39');
+    expect(error.message).not.toContain('SECRET');
+    expect(new SessionCreateError('up', 'spawn_failed', new Error('y'.repeat(2_000))).message).not.toMatch(/…$/);
+  });
+
+  it('redact relative paths with queries and Bearer tokens an upstream echoed back', () => {
+    const cause = new Error('401 for POST /mcp?api_key=ak-SECRET-1: token expired: Bearer eyJ-SECRET.x.y');
+    const error = new SessionCreateError('up', 'auth_unauthorized', cause);
+    expect(error.message).not.toContain('SECRET');
+    expect(error.message).toContain('/mcp?api_key=***');
+    expect(error.message).toContain('Bearer ***');
+    expect(error.cause).toBe(cause);
+  });
+});
+
 describe('instanceof', () => {
   it('is false between different subclasses and for look-alikes', () => {
-    // (A bare UpstreamSessionError built with a subclass's code counts as that subclass: the brand check
-    // compares codes. Only the subclasses' own instances are compared here.)
     const all = Object.entries(samples(api))
       .filter(([name]) => name !== 'UpstreamSessionError')
       .map(([, s]) => s.error);
@@ -170,6 +213,22 @@ describe('instanceof', () => {
     expect('CapacityError').not.toBeInstanceOf(UpstreamSessionError);
   });
 
+  it('keeps ordinary subclass semantics: Sub.prototype instanceof UpstreamSessionError', () => {
+    for (const [name, cls] of exportedErrorClasses()) {
+      if (name === 'UpstreamSessionError') continue;
+      expect(cls.prototype instanceof UpstreamSessionError, name).toBe(true);
+      expect(cls.prototype instanceof Error, name).toBe(true);
+      expect(cls.prototype instanceof CapacityError, name).toBe(false);
+    }
+    expect(CapacityError.prototype instanceof CapacityError).toBe(false);
+    expect(Object.create(CapacityError.prototype) instanceof CapacityError).toBe(true);
+  });
+
+  it('a bare UpstreamSessionError that reuses a subclass code is not that subclass', () => {
+    expect(new UpstreamSessionError('CAPACITY', 'x')).not.toBeInstanceOf(CapacityError);
+    expect(new UpstreamSessionError('CAPACITY', 'x')).toBeInstanceOf(UpstreamSessionError);
+  });
+
   it('works for host subclasses of an error class', () => {
     class HostCapacityError extends CapacityError {}
     const error = new HostCapacityError('upstream', 2, 'x');
@@ -177,6 +236,21 @@ describe('instanceof', () => {
     expect(error).toBeInstanceOf(UpstreamSessionError);
     expect(error).not.toBeInstanceOf(CircuitOpenError);
     expect(error.name).toBe('HostCapacityError');
+    expect(HostCapacityError.prototype instanceof CapacityError).toBe(true);
+  });
+
+  it("an error of a host's own subclass is not taken for a library error of the parent class, nor the reverse", () => {
+    class HostError extends UpstreamSessionError {
+      constructor() {
+        super('CAPACITY', 'host-defined');
+      }
+    }
+    class HostCapacityError extends CapacityError {}
+    expect(new HostError()).toBeInstanceOf(UpstreamSessionError);
+    expect(new HostError()).not.toBeInstanceOf(CapacityError);
+    // A plain library error is not an instance of a host's subclass, whatever its code.
+    expect(new CapacityError('registry', 1)).not.toBeInstanceOf(HostCapacityError);
+    expect(new UpstreamSessionError('CAPACITY', 'x')).not.toBeInstanceOf(HostError);
   });
 
   describe('across two copies of the package', () => {
@@ -195,6 +269,14 @@ describe('instanceof', () => {
       expect(Object.prototype.isPrototypeOf.call(CapacityError.prototype, new copy.CapacityError('registry', 1))).toBe(false);
     });
 
+    it("a host subclass is never matched by the other copy's parent instances", async () => {
+      const copy = await loadCopy();
+      class HostCapacityError extends CapacityError {}
+      expect(new copy.CapacityError('registry', 1)).not.toBeInstanceOf(HostCapacityError);
+      expect(new HostCapacityError('registry', 1)).toBeInstanceOf(copy.CapacityError);
+      expect(new HostCapacityError('registry', 1)).toBeInstanceOf(copy.UpstreamSessionError);
+    });
+
     it('new CopyCapacityError(...) instanceof CapacityError, and vice versa', async () => {
       const copy = await loadCopy();
       expect(new copy.CapacityError('registry', 1)).toBeInstanceOf(CapacityError);
@@ -207,7 +289,7 @@ describe('instanceof', () => {
       const copy = await loadCopy();
       const ours = samples(api);
       const theirs = samples(copy);
-      const classes = (module: ErrorsModule | typeof api) =>
+      const classes = (module: ErrorsModule) =>
         ERROR_NAMES.map((name) => [name, (module as unknown as Record<string, new (...args: never[]) => Error>)[name]!] as const);
       const subclassesOnly = <T,>(entries: [string, T][]) => entries.filter(([name]) => name !== 'UpstreamSessionError');
       for (const [name, sample] of subclassesOnly(Object.entries(theirs))) {
@@ -235,10 +317,10 @@ describe('instanceof', () => {
 describe('errors thrown by the registry are the exported classes', () => {
   it('InvalidRequestError, InvalidOptionsError and RegistryClosedError come out with their codes', async () => {
     const { FakeSessionFactory } = await import('../src/testing/index.js');
-    expect(() => new api.UpstreamSessionRegistry({ sessionFactory: new FakeSessionFactory(), maxSessions: 0 })).toThrow(
+    expect(() => new index.UpstreamSessionRegistry({ sessionFactory: new FakeSessionFactory(), maxSessions: 0 })).toThrow(
       InvalidOptionsError,
     );
-    const registry = new api.UpstreamSessionRegistry({ sessionFactory: new FakeSessionFactory() });
+    const registry = new index.UpstreamSessionRegistry({ sessionFactory: new FakeSessionFactory() });
     await expect(registry.acquire({ downstreamSessionId: '', upstreamId: 'u', url: 'http://x/' })).rejects.toBeInstanceOf(
       InvalidRequestError,
     );

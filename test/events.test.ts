@@ -3,24 +3,16 @@ import {
   CircuitOpenError,
   SessionCreateTimeoutError,
   UpstreamSessionError,
-  UpstreamSessionRegistry,
+  type UpstreamSessionRegistry,
   type AffinityStore,
   type EvictReason,
-  type LogFields,
-  type Logger,
   type RegistryEvents,
-  type RegistryOptions,
   type SessionKey,
-  type SessionRequest,
 } from '../src/index.js';
-import {
-  FakeSessionFactory,
-  ManualClock,
-  createConnectionClosedError,
-  createConnectionRefusedError,
-  type FakeUpstreamClient,
-} from '../src/testing/index.js';
-import { REGISTRY_EVENT_NAMES } from './support/capture.js';
+import { type HttpSessionRequest as SessionRequest } from '../src/types.js';
+import { createConnectionClosedError, createConnectionRefusedError, type FakeUpstreamClient } from '../src/testing/index.js';
+import { REGISTRY_EVENT_NAMES, type LogRecord } from './support/capture.js';
+import { harness, type Harness, type HarnessSetup, type Tuning } from './support/harness.js';
 
 // SPEC §4.7: typed events with documented payloads; a listener that throws (or an async listener that
 // rejects) must not break the registry: it is logged, and nothing else changes.
@@ -38,66 +30,34 @@ function keyOf(downstreamSessionId: string, upstreamId = 'up-1'): SessionKey {
   return { downstreamSessionId, upstreamId };
 }
 
-interface Recorded {
-  event: keyof RegistryEvents;
-  payload: unknown;
-}
+type Options = Omit<Tuning, 'logger'>;
 
-interface Harness {
-  clock: ManualClock;
-  factory: FakeSessionFactory;
-  registry: UpstreamSessionRegistry<FakeUpstreamClient>;
-  /** Every event, in order, recorded by a listener registered last. */
-  seen: Recorded[];
-  errorLogs: { message: string; fields: LogFields | undefined }[];
-  close(): Promise<void>;
-}
-
-type Options = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock' | 'logger'>;
-
-function setup(options: Options = {}, { hostile = false, logger }: { hostile?: boolean; logger?: Logger } = {}): Harness {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const errorLogs: Harness['errorLogs'] = [];
-  const noop = (): void => undefined;
-  const registry = new UpstreamSessionRegistry({
-    ...options,
-    sessionFactory: factory,
-    clock,
-    logger: logger ?? { debug: noop, info: noop, warn: noop, error: (message, fields) => errorLogs.push({ message, fields }) },
-  });
+/** A throwing and a rejecting listener on every event, subscribed ahead of the harness's recorder. */
+function hostileListeners(registry: UpstreamSessionRegistry<FakeUpstreamClient>): void {
   const emitter = registry as unknown as { on(event: string, fn: (payload: unknown) => unknown): void };
-  if (hostile) {
-    for (const event of EVENT_NAMES) {
-      emitter.on(event, () => {
-        throw new Error(`listener for ${event} exploded`);
-      });
-      emitter.on(event, async () => {
-        await Promise.resolve();
-        throw new Error(`async listener for ${event} rejected`);
-      });
-    }
+  for (const event of EVENT_NAMES) {
+    emitter.on(event, () => {
+      throw new Error(`listener for ${event} exploded`);
+    });
+    emitter.on(event, async () => {
+      await Promise.resolve();
+      throw new Error(`async listener for ${event} rejected`);
+    });
   }
-  const seen: Recorded[] = [];
-  for (const event of EVENT_NAMES) emitter.on(event, (payload) => seen.push({ event, payload: structuredClone(payload) }));
-  return {
-    clock,
-    factory,
-    registry,
-    seen,
-    errorLogs,
-    async close() {
-      const closing = registry.closeAll();
-      await clock.advance(60_000);
-      await closing;
-      expect(factory.open).toBe(0);
-      expect(factory.doubleClosed).toEqual([]);
-    },
-  };
+}
+
+/** Every event recorded as it was when emitted, by a listener registered last. */
+const RECORD: HarnessSetup = { clonePayloads: true };
+/** {@link RECORD}, behind a throwing and a rejecting listener on every event. */
+const HOSTILE: HarnessSetup = { clonePayloads: true, listenFirst: hostileListeners };
+
+/** The error-level log calls. */
+function errorLogs(h: Harness): LogRecord[] {
+  return h.logs.filter((l) => l.level === 'error');
 }
 
 function payloads<E extends keyof RegistryEvents>(h: Harness, event: E): Parameters<RegistryEvents[E]>[0][] {
-  return h.seen.filter((r) => r.event === event).map((r) => r.payload as Parameters<RegistryEvents[E]>[0]);
+  return h.events.payloads(event);
 }
 
 /** What an operation ended with: its value, or the error's code. */
@@ -185,7 +145,7 @@ const SCENARIOS: readonly Scenario[] = [
       const timingOut = outcome(registry.acquire(request('E', 'up-3')));
       await clock.advance(1_000);
       out.push(await timingOut);
-      factory.script.close = 'hang';
+      factory.script.close = 'hang-ignoring-signal';
       const evicting = registry.evict(keyOf('D'));
       await clock.advance(2_000);
       out.push(await evicting); // close:timeout
@@ -231,8 +191,8 @@ function comparable(h: Harness): unknown {
 describe('a throwing or rejecting listener changes nothing', () => {
   for (const scenario of SCENARIOS) {
     it(`for every event of: ${scenario.name}`, async () => {
-      const control = setup(scenario.options);
-      const hostile = setup(scenario.options, { hostile: true });
+      const control = harness(scenario.options, RECORD);
+      const hostile = harness(scenario.options, HOSTILE);
       const controlOut = await scenario.run(control);
       const hostileOut = await scenario.run(hostile);
       await hostile.clock.flush();
@@ -242,15 +202,15 @@ describe('a throwing or rejecting listener changes nothing', () => {
       expect(hostile.factory.createCalls).toBe(control.factory.createCalls);
       expect(hostile.factory.open).toBe(control.factory.open);
       // Later listeners still get every event, with an intact payload.
-      expect(hostile.seen).toEqual(control.seen);
-      expect(new Set(control.seen.map((r) => r.event))).toEqual(new Set(scenario.events));
-      expect(control.errorLogs).toEqual([]);
+      expect(hostile.events.records).toEqual(control.events.records);
+      expect(new Set(control.events.records.map((r) => r.event))).toEqual(new Set(scenario.events));
+      expect(errorLogs(control)).toEqual([]);
 
       // Each emission is logged twice (the throw and the rejection) at error level, naming the event.
-      const failures = hostile.errorLogs.filter((l) => l.message === 'registry event listener threw');
-      expect(failures).toHaveLength(2 * hostile.seen.length);
+      const failures = errorLogs(hostile).filter((l) => l.message === 'registry event listener threw');
+      expect(failures).toHaveLength(2 * hostile.events.records.length);
       for (const event of scenario.events) {
-        const count = hostile.seen.filter((r) => r.event === event).length;
+        const count = hostile.events.records.filter((r) => r.event === event).length;
         expect(failures.filter((l) => l.fields?.event === event)).toHaveLength(2 * count);
       }
       expect(failures.map((l) => String(l.fields?.error))).toEqual(
@@ -263,8 +223,8 @@ describe('a throwing or rejecting listener changes nothing', () => {
         expect(lease.info.state).toBe('ready');
         lease.release();
       }
-      await control.close();
-      await hostile.close();
+      await control.shutdown();
+      await hostile.shutdown();
       expect(comparable(hostile)).toEqual(comparable(control));
     });
   }
@@ -280,7 +240,7 @@ describe('a throwing or rejecting listener changes nothing', () => {
       heartbeat: failing,
       isAlive: failing,
     };
-    const h = setup({ affinity: store }, { hostile: true });
+    const h = harness({ affinity: store }, HOSTILE);
     const decision = await h.registry.route('A');
     expect(decision).toEqual({ local: true, owner: h.registry.workerId });
     const lease = await h.registry.acquire(request('A'));
@@ -289,7 +249,7 @@ describe('a throwing or rejecting listener changes nothing', () => {
     const errors = payloads(h, 'affinity:error');
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]).toMatchObject({ operation: expect.any(String), downstreamSessionId: 'A' });
-    expect(h.errorLogs.filter((l) => l.fields?.event === 'affinity:error')).toHaveLength(2 * errors.length);
+    expect(errorLogs(h).filter((l) => l.fields?.event === 'affinity:error')).toHaveLength(2 * errors.length);
     const closing = h.registry.closeAll();
     await h.clock.advance(30_000);
     await closing;
@@ -300,19 +260,19 @@ describe('a throwing or rejecting listener changes nothing', () => {
     const explode = (): void => {
       throw new Error('logger down');
     };
-    const h = setup({}, { hostile: true, logger: { debug: explode, info: explode, warn: explode, error: explode } });
+    const h = harness({}, { ...HOSTILE, logger: { debug: explode, info: explode, warn: explode, error: explode } });
     const lease = await h.registry.acquire(request('A'));
     lease.release();
     (await h.registry.acquire(request('A'))).release();
     await h.registry.evict(keyOf('A'));
     await h.clock.flush();
-    expect(h.seen.map((r) => r.event)).toEqual(['session:created', 'session:reused', 'session:evicted']);
+    expect(h.events.records.map((r) => r.event)).toEqual(['session:created', 'session:reused', 'session:evicted']);
     expect(h.registry.snapshot().counters).toMatchObject({ creates: 1, reuses: 1, evictions: 1 });
-    await h.close();
+    await h.shutdown();
   });
 
   it('calls a once() listener only once, also when it throws', async () => {
-    const h = setup();
+    const h = harness({}, RECORD);
     let calls = 0;
     let throwingCalls = 0;
     h.registry.once('session:created', () => {
@@ -328,11 +288,11 @@ describe('a throwing or rejecting listener changes nothing', () => {
     expect(throwingCalls).toBe(1);
     expect(h.registry.listenerCount('session:created')).toBe(1); // only the recorder is left
     expect(h.registry.size).toBe(2);
-    await h.close();
+    await h.shutdown();
   });
 
   it('calls a listener with the context it was registered with, and not after off()', async () => {
-    const h = setup();
+    const h = harness({}, RECORD);
     const context = { name: 'ctx' };
     const contexts: unknown[] = [];
     function listener(this: unknown): void {
@@ -343,7 +303,7 @@ describe('a throwing or rejecting listener changes nothing', () => {
     h.registry.off('session:created', listener, context);
     (await h.registry.acquire(request('B'))).release();
     expect(contexts).toEqual([context]);
-    await h.close();
+    await h.shutdown();
   });
 });
 
@@ -352,7 +312,7 @@ describe('a throwing or rejecting listener changes nothing', () => {
 
 describe('event payloads', () => {
   it('session:created carries the key, the session info and how long the factory took', async () => {
-    const h = setup();
+    const h = harness({}, RECORD);
     h.factory.nextCreate({ delayMs: 250 });
     const acquiring = h.registry.acquire(request('A'));
     await h.clock.advance(250);
@@ -369,16 +329,17 @@ describe('event payloads', () => {
           useCount: 0,
           inFlight: 0,
           state: 'ready',
+          suspect: false,
         },
         durationMs: 250,
       },
     ]);
     lease.release();
-    await h.close();
+    await h.shutdown();
   });
 
   it('session:reused carries the key and the info after the reuse (not fired for the first lease)', async () => {
-    const h = setup();
+    const h = harness({}, RECORD);
     const first = await h.registry.acquire({ ...request('A'), transport: 'sse' });
     expect(payloads(h, 'session:reused')).toEqual([]);
     await h.clock.advance(10);
@@ -395,12 +356,25 @@ describe('event payloads', () => {
           useCount: 2,
           inFlight: 2,
           state: 'ready',
+          suspect: false,
         },
       },
     ]);
     first.release();
     second.release();
-    await h.close();
+    await h.shutdown();
+  });
+
+  it('session:evicted carries the session age by the registry clock as durationMs', async () => {
+    const h = harness({}, RECORD);
+    h.factory.nextCreate({ delayMs: 100 });
+    const acquiring = h.registry.acquire(request('A'));
+    await h.clock.advance(100);
+    (await acquiring).release();
+    await h.clock.advance(2_500);
+    await h.registry.evict(keyOf('A'));
+    expect(payloads(h, 'session:evicted')[0]).toMatchObject({ reason: 'evict', durationMs: 2_500 });
+    await h.shutdown();
   });
 
   describe('session:evicted carries the key, the reason and the info, for each reason', () => {
@@ -422,7 +396,7 @@ describe('event payloads', () => {
       },
       'close-all': {
         async run(h) {
-          await h.close();
+          await h.shutdown();
         },
       },
       'probe-failed': {
@@ -472,7 +446,7 @@ describe('event payloads', () => {
 
     for (const [reason, { options, run }] of Object.entries(reasons) as [EvictReason, (typeof reasons)[EvictReason]][]) {
       it(`reason ${reason}`, async () => {
-        const h = setup(options);
+        const h = harness(options, RECORD);
         (await h.registry.acquire(request('A'))).release();
         await run(h);
         const evicted = payloads(h, 'session:evicted');
@@ -481,16 +455,18 @@ describe('event payloads', () => {
           key: keyOf('A'),
           reason,
           info: expect.objectContaining({ key: keyOf('A'), url: URL_A_SAFE, transport: 'streamable-http', inFlight: 0 }),
+          durationMs: expect.any(Number),
         });
+        expect(evicted[0]!.durationMs).toBeGreaterThanOrEqual(0);
         expect(['draining', 'closed']).toContain(evicted[0]!.info.state);
         expect(h.registry.snapshot().evictionsByReason[reason]).toBe(1);
-        await h.close();
+        await h.shutdown();
       });
     }
   });
 
   it('session:create-failed carries the key, the category and the original error', async () => {
-    const h = setup({ createTimeoutMs: 1_000 });
+    const h = harness({ createTimeoutMs: 1_000 }, RECORD);
     const refused = createConnectionRefusedError('up-1');
     h.factory.nextCreate('fail', refused);
     await expect(h.registry.acquire(request('A'))).rejects.toMatchObject({ code: 'CREATE_FAILED', cause: refused });
@@ -504,11 +480,11 @@ describe('event payloads', () => {
     expect(failed[0]).toEqual({ key: keyOf('A'), category: 'connection_refused', error: expect.any(Error) });
     expect((failed[0]!.error as Error).message).toBe(refused.message);
     expect(failed[1]).toEqual({ key: keyOf('B'), category: 'timeout', error: expect.any(Error) });
-    await h.close();
+    await h.shutdown();
   });
 
   it('probe carries the key, the outcome, the deciding step and its duration (and the error when unhealthy)', async () => {
-    const h = setup({ probeTimeoutMs: 2_000 });
+    const h = harness({ probeTimeoutMs: 2_000 }, RECORD);
     (await h.registry.acquire(request('A'))).release();
     const client = h.factory.created[0]!.client;
 
@@ -536,24 +512,24 @@ describe('event payloads', () => {
       durationMs: 2_000,
       error: expect.anything(),
     });
-    await h.close();
+    await h.shutdown();
   });
 
   it('close:timeout carries the key and closeTimeoutMs', async () => {
-    const h = setup({ closeTimeoutMs: 1_000 });
+    const h = harness({ closeTimeoutMs: 1_000 }, RECORD);
     (await h.registry.acquire(request('A'))).release();
-    h.factory.created[0]!.closeBehavior = 'hang';
+    h.factory.created[0]!.closeBehavior = 'hang-ignoring-signal';
     const evicting = h.registry.evict(keyOf('A'));
     await h.clock.advance(1_999);
     expect(payloads(h, 'close:timeout')).toEqual([]);
     await h.clock.advance(1);
     await evicting;
     expect(payloads(h, 'close:timeout')).toEqual([{ key: keyOf('A'), closeTimeoutMs: 1_000 }]);
-    await h.close();
+    await h.shutdown();
   });
 
   it('notification carries the key and the notification (method, params when given)', async () => {
-    const h = setup();
+    const h = harness({}, RECORD);
     (await h.registry.acquire(request('A'))).release();
     const conn = h.factory.created[0]!;
     conn.notify('notifications/message', { level: 'info', data: 'hello' });
@@ -563,12 +539,12 @@ describe('event payloads', () => {
       { key: keyOf('A'), notification: { method: 'notifications/tools/list_changed' } },
     ]);
     expect(h.registry.snapshot().counters.notifications).toBe(2);
-    await h.close();
+    await h.shutdown();
   });
 
   describe('upstream:list-changed', () => {
     it('merges list_changed notifications of different kinds within notificationDebounceMs into one event', async () => {
-      const h = setup({ notificationDebounceMs: 1_000 });
+      const h = harness({ notificationDebounceMs: 1_000 }, RECORD);
       (await h.registry.acquire(request('A'))).release();
       (await h.registry.acquire(request('B'))).release();
       const [a, b] = h.factory.created as [(typeof h.factory.created)[0], (typeof h.factory.created)[0]];
@@ -585,11 +561,11 @@ describe('event payloads', () => {
       expect(events).toHaveLength(1);
       expect(events[0]!.upstreamId).toBe('up-1');
       expect([...events[0]!.kinds].sort()).toEqual(['prompts', 'resources', 'tools']);
-      await h.close();
+      await h.shutdown();
     });
 
     it('debounces per upstream: two upstreams get one event each', async () => {
-      const h = setup({ notificationDebounceMs: 1_000 });
+      const h = harness({ notificationDebounceMs: 1_000 }, RECORD);
       (await h.registry.acquire(request('A', 'up-1'))).release();
       (await h.registry.acquire(request('A', 'up-2'))).release();
       h.factory.created[0]!.notify('notifications/tools/list_changed');
@@ -604,11 +580,11 @@ describe('event payloads', () => {
           { upstreamId: 'up-2', kinds: ['resources'] },
         ]),
       );
-      await h.close();
+      await h.shutdown();
     });
 
     it('starts a new window after an event, and ignores other notifications', async () => {
-      const h = setup({ notificationDebounceMs: 1_000 });
+      const h = harness({ notificationDebounceMs: 1_000 }, RECORD);
       (await h.registry.acquire(request('A'))).release();
       const conn = h.factory.created[0]!;
       conn.notify('notifications/message', { level: 'info' });
@@ -623,12 +599,12 @@ describe('event payloads', () => {
         { upstreamId: 'up-1', kinds: ['tools'] },
         { upstreamId: 'up-1', kinds: ['tools'] },
       ]);
-      await h.close();
+      await h.shutdown();
     });
   });
 
   it('circuit:open carries the upstream, the failures and retryAfterMs; circuit:close the upstream', async () => {
-    const h = setup({ circuitBreaker: { failureThreshold: 3, resetMs: 10_000 } });
+    const h = harness({ circuitBreaker: { failureThreshold: 3, resetMs: 10_000 } }, RECORD);
     h.factory.script.create = 'fail';
     for (let i = 0; i < 3; i += 1) await expect(h.registry.acquire(request(`D${i}`))).rejects.toMatchObject({ code: 'CREATE_FAILED' });
     expect(payloads(h, 'circuit:open')).toEqual([{ upstreamId: 'up-1', failures: 3, retryAfterMs: 10_000 }]);
@@ -641,7 +617,7 @@ describe('event payloads', () => {
     (await h.registry.acquire(request('E'))).release();
     expect(payloads(h, 'circuit:close')).toEqual([{ upstreamId: 'up-1' }]);
     expect(payloads(h, 'circuit:open')).toHaveLength(1);
-    await h.close();
+    await h.shutdown();
   });
 
   it('affinity:error carries the operation, the downstream session id and the error', async () => {
@@ -656,7 +632,7 @@ describe('event payloads', () => {
       heartbeat: failing,
       isAlive: failing,
     };
-    const h = setup({ affinity: store });
+    const h = harness({ affinity: store }, RECORD);
     await expect(h.registry.route('A')).resolves.toEqual({ local: true, owner: h.registry.workerId });
     const errors = payloads(h, 'affinity:error');
     expect(errors.length).toBeGreaterThanOrEqual(1);

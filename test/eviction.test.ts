@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  SessionEvictedError,
-  UpstreamSessionRegistry,
-  type CloseTimeoutEvent,
-  type LogFields,
-  type Logger,
-  type RegistryOptions,
-  type SessionEvictedEvent,
-  type SessionRequest,
-} from '../src/index.js';
-import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
+import { SessionEvictedError } from '../src/index.js';
+import { harness } from './support/harness.js';
 import { request, track } from './support/track.js';
 
 // SPEC §4.5 (eviction): evict / evictSession / evictUpstream remove entries at once, close in parallel, drain
@@ -17,55 +8,9 @@ import { request, track } from './support/track.js';
 
 const CLOSE_MS = 1_000;
 
-interface LogRecord {
-  level: keyof Logger;
-  message: string;
-  fields: LogFields | undefined;
-}
-
-type TestOptions = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock' | 'logger'>;
-
-function setup(options: TestOptions = {}) {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const logs: LogRecord[] = [];
-  const log =
-    (level: keyof Logger) =>
-    (message: string, fields?: LogFields): void => {
-      logs.push({ level, message, fields });
-    };
-  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-  const registry = new UpstreamSessionRegistry({ sessionFactory: factory, clock, logger, closeTimeoutMs: CLOSE_MS, ...options });
-  const evicted: SessionEvictedEvent[] = [];
-  const closeTimeouts: CloseTimeoutEvent[] = [];
-  registry.on('session:evicted', (event) => evicted.push(event));
-  registry.on('close:timeout', (event) => closeTimeouts.push(event));
-
-  /** Creates (and releases) one idle session per request; returns each session's connection. */
-  async function open(...requests: SessionRequest[]) {
-    for (const r of requests) await registry.withSession(r, () => undefined);
-    return requests.map((r) => {
-      const connection = factory.connectionsFor(r).at(-1);
-      if (connection === undefined) throw new Error(`no connection for ${r.downstreamSessionId}/${r.upstreamId}`);
-      return connection;
-    });
-  }
-
-  /** Shuts down within the bound and checks nothing leaked and nothing was closed twice. */
-  async function shutdown(): Promise<void> {
-    const done = registry.closeAll();
-    await clock.advance(2 * CLOSE_MS);
-    await done;
-    expect(factory.open).toBe(0);
-    expect(factory.doubleClosed).toEqual([]);
-  }
-
-  return { clock, factory, registry, logs, evicted, closeTimeouts, open, shutdown };
-}
-
 describe('evict(key)', () => {
   it('returns true, removes the session at once and closes it (reason evict)', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const [connection] = await t.open(request('A'));
 
     const result = t.registry.evict({ downstreamSessionId: 'A', upstreamId: 'counter' });
@@ -73,13 +18,13 @@ describe('evict(key)', () => {
     await expect(result).resolves.toBe(true);
 
     expect(connection!.closeCalls).toBe(1);
-    expect(t.evicted.map((e) => [e.key, e.reason])).toEqual([[{ downstreamSessionId: 'A', upstreamId: 'counter' }, 'evict']]);
+    expect(t.events.payloads('session:evicted').map((e) => [e.key, e.reason])).toEqual([[{ downstreamSessionId: 'A', upstreamId: 'counter' }, 'evict']]);
     expect(t.registry.snapshot().evictionsByReason.evict).toBe(1);
     await t.shutdown();
   });
 
   it('returns false for an unknown key and for a key already evicted', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     await t.open(request('A'));
 
     await expect(t.registry.evict({ downstreamSessionId: 'nobody', upstreamId: 'counter' })).resolves.toBe(false);
@@ -87,13 +32,13 @@ describe('evict(key)', () => {
     await expect(t.registry.evict({ downstreamSessionId: 'A', upstreamId: 'counter' })).resolves.toBe(true);
     await expect(t.registry.evict({ downstreamSessionId: 'A', upstreamId: 'counter' })).resolves.toBe(false);
 
-    expect(t.evicted).toHaveLength(1);
+    expect(t.events.payloads('session:evicted')).toHaveLength(1);
     expect(t.factory.created[0]!.closeCalls).toBe(1);
     await t.shutdown();
   });
 
   it('leaves other keys alone', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const [a, b, c] = await t.open(request('A'), request('B'), request('A', 'search'));
 
     await t.registry.evict({ downstreamSessionId: 'A', upstreamId: 'counter' });
@@ -104,7 +49,7 @@ describe('evict(key)', () => {
   });
 
   it('counts a creation in progress: it is aborted and its waiters reject with SessionEvictedError', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.nextCreate('hang');
     const waiters = [track(t.registry.acquire(request('A'))), track(t.registry.acquire(request('A')))];
     await t.clock.flush();
@@ -125,29 +70,29 @@ describe('evict(key)', () => {
 
 describe('evictSession(downstreamSessionId)', () => {
   it('returns how many upstream sessions of that downstream session it removed (reason session)', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const [a1, a2, a3, b1] = await t.open(request('A', 'u1'), request('A', 'u2'), request('A', 'u3'), request('B', 'u1'));
 
     await expect(t.registry.evictSession('A')).resolves.toBe(3);
 
     expect([a1!.closed, a2!.closed, a3!.closed, b1!.closed]).toEqual([true, true, true, false]);
-    expect(t.evicted.map((e) => e.reason)).toEqual(['session', 'session', 'session']);
+    expect(t.events.payloads('session:evicted').map((e) => e.reason)).toEqual(['session', 'session', 'session']);
     expect(t.registry.size).toBe(1);
     await t.shutdown();
   });
 
   it('returns 0 for an unknown downstream session', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     await t.open(request('A'));
 
     await expect(t.registry.evictSession('nobody')).resolves.toBe(0);
     expect(t.registry.size).toBe(1);
-    expect(t.evicted).toEqual([]);
+    expect(t.events.payloads('session:evicted')).toEqual([]);
     await t.shutdown();
   });
 
   it('closes its sessions in parallel: every close() starts before any settles', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.script.close = 'hang-until-signal';
     const connections = await t.open(request('A', 'u1'), request('A', 'u2'), request('A', 'u3'));
 
@@ -162,26 +107,26 @@ describe('evictSession(downstreamSessionId)', () => {
     await t.clock.advance(CLOSE_MS);
     expect(connections.map((c) => c.closeSettled)).toEqual([true, true, true]);
     expect(result).toMatchObject({ settled: true, value: 3 });
-    expect(t.closeTimeouts).toEqual([]);
+    expect(t.events.payloads('close:timeout')).toEqual([]);
     await t.shutdown();
   });
 });
 
 describe('evictUpstream(upstreamId)', () => {
   it('returns how many downstream sessions of that upstream it removed (reason upstream)', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const [a, b, c, other] = await t.open(request('A', 'u1'), request('B', 'u1'), request('C', 'u1'), request('A', 'u2'));
 
     await expect(t.registry.evictUpstream('u1')).resolves.toBe(3);
 
     expect([a!.closed, b!.closed, c!.closed, other!.closed]).toEqual([true, true, true, false]);
-    expect(t.evicted.map((e) => e.reason)).toEqual(['upstream', 'upstream', 'upstream']);
+    expect(t.events.payloads('session:evicted').map((e) => e.reason)).toEqual(['upstream', 'upstream', 'upstream']);
     expect(t.registry.size).toBe(1);
     await t.shutdown();
   });
 
   it('returns 0 for an unknown upstream', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     await t.open(request('A', 'u1'));
 
     await expect(t.registry.evictUpstream('nothing-here')).resolves.toBe(0);
@@ -190,7 +135,7 @@ describe('evictUpstream(upstreamId)', () => {
   });
 
   it('closes its sessions in parallel: every close() starts before any settles', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.script.close = 'hang-until-signal';
     const connections = await t.open(request('A', 'u1'), request('B', 'u1'), request('C', 'u1'));
 
@@ -206,7 +151,7 @@ describe('evictUpstream(upstreamId)', () => {
   });
 
   it('closes an idle session at once while a busy one of the same upstream drains', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const [idle] = await t.open(request('A', 'u1'));
     const lease = await t.registry.acquire(request('B', 'u1'));
     const busy = t.factory.connectionsFor(request('B', 'u1'))[0]!;
@@ -228,7 +173,7 @@ describe('evictUpstream(upstreamId)', () => {
 
 describe('draining open leases', () => {
   it('closes the session when its last open lease is released, not before', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const first = await t.registry.acquire(request('A'));
     const second = await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;
@@ -256,7 +201,7 @@ describe('draining open leases', () => {
   });
 
   it('stops waiting for a lease that is never released after closeTimeoutMs', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const lease = await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;
 
@@ -278,7 +223,7 @@ describe('draining open leases', () => {
   });
 
   it('gives acquires during a drain a fresh session', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const old = await t.registry.acquire(request('A'));
     await old.client.callTool({ name: 'increment' });
 
@@ -305,7 +250,7 @@ describe('draining open leases', () => {
 
 describe('close errors', () => {
   it('are logged and counted as evictions, never thrown to the evicting caller', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.script.close = 'fail';
     await t.open(request('A', 'u1'), request('A', 'u2'), request('B', 'u1'));
 
@@ -319,12 +264,12 @@ describe('close errors', () => {
     const { counters } = t.registry.snapshot();
     expect(counters.evictions).toBe(3);
     expect(counters.closeTimeouts).toBe(0);
-    expect(t.closeTimeouts).toEqual([]);
+    expect(t.events.payloads('close:timeout')).toEqual([]);
     await t.shutdown();
   });
 
   it('a close() that throws synchronously is handled the same way', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const [connection] = await t.open(request('A'));
     connection!.close = () => {
       throw new Error('close exploded');
@@ -342,7 +287,7 @@ describe('close errors', () => {
 
 describe('bounded close', () => {
   it('fires the close signal after closeTimeoutMs; a close that obeys it settles then', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.script.close = 'hang-until-signal';
     const [connection] = await t.open(request('A'));
 
@@ -355,35 +300,35 @@ describe('bounded close', () => {
     expect(connection!.closeSignal?.aborted).toBe(true);
     expect(connection!.closeSettled).toBe(true);
     expect(result).toMatchObject({ settled: true, value: true });
-    expect(t.closeTimeouts).toEqual([]);
+    expect(t.events.payloads('close:timeout')).toEqual([]);
     expect(t.registry.snapshot().counters.closeTimeouts).toBe(0);
     await t.shutdown();
   });
 
   it('abandons a close that never settles closeTimeoutMs after the signal, with close:timeout and closeTimeouts', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     const [connection] = await t.open(request('A'));
 
     const result = track(t.registry.evict({ downstreamSessionId: 'A', upstreamId: 'counter' }));
     await t.clock.advance(CLOSE_MS);
     expect(connection!.closeSignal?.aborted).toBe(true);
     expect(result.settled).toBe(false);
-    expect(t.closeTimeouts).toEqual([]);
+    expect(t.events.payloads('close:timeout')).toEqual([]);
     expect(t.registry.snapshot().draining).toBe(0);
 
     await t.clock.advance(CLOSE_MS);
     expect(result).toMatchObject({ settled: true, value: true });
     expect(connection!.closeSettled).toBe(false);
-    expect(t.closeTimeouts).toEqual([{ key: { downstreamSessionId: 'A', upstreamId: 'counter' }, closeTimeoutMs: CLOSE_MS }]);
+    expect(t.events.payloads('close:timeout')).toEqual([{ key: { downstreamSessionId: 'A', upstreamId: 'counter' }, closeTimeoutMs: CLOSE_MS }]);
     expect(t.registry.snapshot().counters.closeTimeouts).toBe(1);
     expect(t.logs.some((record) => record.level === 'warn' && /timed out/i.test(record.message))).toBe(true);
     await t.shutdown();
   });
 
   it('bounds evictSession and evictUpstream the same way, however many closes hang', async () => {
-    const t = setup();
-    t.factory.script.close = 'hang';
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.close = 'hang-ignoring-signal';
     await t.open(request('A', 'u1'), request('A', 'u2'), request('B', 'u1'), request('C', 'u1'));
 
     const bySession = track(t.registry.evictSession('A'));
@@ -394,13 +339,13 @@ describe('bounded close', () => {
     await t.clock.advance(CLOSE_MS);
     expect(bySession).toMatchObject({ settled: true, value: 2 });
     expect(byUpstream).toMatchObject({ settled: true, value: 2 });
-    expect(t.closeTimeouts).toHaveLength(4);
+    expect(t.events.payloads('close:timeout')).toHaveLength(4);
     expect(t.registry.snapshot().counters.closeTimeouts).toBe(4);
     await t.shutdown();
   });
 
   it('starts the close grace window when a drain ends by timeout', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.script.close = 'hang-until-signal';
     await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;

@@ -11,7 +11,9 @@ import {
   type SessionRequest,
   type UpstreamClient,
 } from '../src/index.js';
+import * as otel from '../src/otel/index.js';
 import * as redis from '../src/redis/index.js';
+import * as sdkV2 from '../src/mcp/v2/index.js';
 import * as testing from '../src/testing/index.js';
 import { FakeSessionFactory, type FakeCallToolResult, type FakeUpstreamClient } from '../src/testing/index.js';
 
@@ -29,23 +31,37 @@ describe('runtime exports', () => {
       [
         "CapacityError",
         "CircuitOpenError",
+        "CloseGraceEndedError",
+        "DIAGNOSTICS_CHANNELS",
+        "ERROR_CATEGORIES",
+        "EVICT_REASONS",
         "InMemoryAffinityStore",
+        "InMemoryEraStore",
         "InvalidOptionsError",
         "InvalidRequestError",
         "NotOwnerError",
+        "ProbeTimeoutError",
         "RegistryClosedError",
+        "STDIO_FAILURE",
         "SessionCreateError",
         "SessionCreateTimeoutError",
         "SessionEvictedError",
+        "StdioProcessError",
+        "StoreTimeoutError",
         "UpstreamSessionError",
         "UpstreamSessionRegistry",
         "classifyError",
         "createMcpSessionFactory",
         "downstreamSessionIdFromHeaders",
+        "isSuspectError",
         "isTransportError",
+        "redactText",
+        "relayProgress",
+        "requestSecrets",
         "runProbeChain",
         "sanitizeUrl",
         "systemClock",
+        "toDownstreamError",
       ]
     `);
   });
@@ -61,7 +77,9 @@ describe('runtime exports', () => {
         "createConnectionClosedError",
         "createConnectionRefusedError",
         "createMethodNotFoundError",
+        "createProcessExitedError",
         "createSessionNotFoundError",
+        "createSpawnFailedError",
       ]
     `);
   });
@@ -70,12 +88,36 @@ describe('runtime exports', () => {
     expect(names(redis)).toMatchInlineSnapshot(`
       [
         "RedisAffinityStore",
+        "RedisEraStore",
+      ]
+    `);
+  });
+
+  it('mcp-upstream-sessions/sdk-v2 (src/mcp/v2/index.ts)', () => {
+    expect(names(sdkV2)).toMatchInlineSnapshot(`
+      [
+        "InMemoryEraStore",
+        "SDK_V2_DEFAULT_CLIENT_INFO",
+        "SdkV2Connection",
+        "createSdkV2SessionFactory",
+      ]
+    `);
+  });
+
+  it('mcp-upstream-sessions/otel (src/otel/index.ts)', () => {
+    expect(names(otel)).toMatchInlineSnapshot(`
+      [
+        "ATTRIBUTE_NAMES",
+        "INSTRUMENTATION_SCOPE",
+        "METRIC_NAMES",
+        "SPAN_NAMES",
+        "instrumentRegistry",
       ]
     `);
   });
 
   it('exports no default and nothing undefined', () => {
-    for (const module of [core, testing, redis]) {
+    for (const module of [core, testing, redis, sdkV2, otel]) {
       expect('default' in module).toBe(false);
       for (const [name, value] of Object.entries(module)) expect(value, name).toBeDefined();
     }

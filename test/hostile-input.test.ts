@@ -10,10 +10,12 @@ import {
   downstreamSessionIdFromHeaders,
   type RegistryOptions,
   type SessionCreateRequest,
-  type SessionRequest,
 } from '../src/index.js';
+import { http } from './support/track.js';
+import { type HttpSessionRequest as SessionRequest } from '../src/types.js';
 import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
-import { CapturingLogger, findSecrets, recordEvents, textOf, type EventRecord, type LogRecord } from './support/capture.js';
+import { CapturingLogger, findSecrets, textOf, type EventRecord, type LogRecord } from './support/capture.js';
+import { harness, type Harness } from './support/harness.js';
 
 // Issue #6, hostile input. Property tests over random strings and objects for ids, urls, headers, options
 // and whole requests (including prototype-polluting keys, Proxies and getters): only InvalidRequestError /
@@ -53,31 +55,15 @@ afterEach(() => {
 // ---------------------------------------------------------------------------------------------------------
 // Harness
 
-interface Harness {
-  clock: ManualClock;
-  factory: FakeSessionFactory;
-  registry: UpstreamSessionRegistry<FakeUpstreamClient>;
-}
+/** A harness whose logs and events go to the suite's capture. */
+const captureTo = { logger: new CapturingLogger({ sink: captured.logs }), eventSink: captured.events };
 
-function setup(options: Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock' | 'logger'> = {}): Harness {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const logger = new CapturingLogger({ sink: captured.logs });
-  const registry = new UpstreamSessionRegistry({ ...options, sessionFactory: factory, clock, logger });
-  recordEvents(registry, { sink: captured.events, clock });
-  return { clock, factory, registry };
-}
-
-/** Closes the registry (driving the clock) and checks nothing leaked. */
-async function dispose({ clock, factory, registry }: Harness): Promise<void> {
-  captured.snapshots.push(registry.snapshot());
-  const closing = registry.closeAll();
-  await clock.advance(60_000);
-  await closing;
-  captured.snapshots.push(registry.snapshot());
-  captured.factoryRequests.push(...factory.requests);
-  if (factory.open !== 0) throw new Error(`${factory.open} connections left open`);
-  if (factory.doubleClosed.length > 0) throw new Error('a connection was closed twice');
+/** Closes the registry (driving the clock) and checks nothing leaked; keeps what it saw for the secrets check. */
+async function dispose(h: Harness): Promise<void> {
+  captured.snapshots.push(h.registry.snapshot());
+  await h.shutdown();
+  captured.snapshots.push(h.registry.snapshot());
+  captured.factoryRequests.push(...h.factory.requests);
 }
 
 /** Asserts that the registry created and recorded nothing. */
@@ -358,12 +344,12 @@ const scenarioArb = fc.constantFrom('ok', 'ok', 'fail', 'timeout', 'probe-fails'
 
 /** Acquires `request` on a fresh registry and checks the outcome against the oracle. */
 async function checkAcquire(request: unknown, scenario: string, via: 'acquire' | 'withSession'): Promise<void> {
-  const h = setup({ createTimeoutMs: 1_000, idleValidationMs: 100, probeTimeoutMs: 100, closeTimeoutMs: 100 });
+  const h = harness({ createTimeoutMs: 1_000, idleValidationMs: 100, probeTimeoutMs: 100, closeTimeoutMs: 100 }, captureTo);
   const valid = validRequest(request);
   if (valid && scenario === 'fail') h.factory.nextCreate('fail');
   if (valid && scenario === 'timeout') h.factory.nextCreate('hang');
   if (valid && scenario === 'close-fails') h.factory.script.close = 'fail';
-  if (valid && scenario === 'close-hangs') h.factory.script.close = 'hang';
+  if (valid && scenario === 'close-hangs') h.factory.script.close = 'hang-ignoring-signal';
   let fnCalled = false;
   const pending = settle(() =>
     via === 'acquire'
@@ -397,7 +383,7 @@ async function checkAcquire(request: unknown, scenario: string, via: 'acquire' |
   if (!outcome.ok) throw new Error(`a valid request was rejected: ${String(outcome.error)}`);
   if (via === 'acquire') (outcome.value as { release(): void }).release();
   else if (!fnCalled) throw new Error('withSession did not call fn');
-  const created = h.factory.requests[0];
+  const created = http(h.factory.requests)[0];
   if (h.factory.createCalls !== 1 || created === undefined) throw new Error('a valid request did not create exactly one session');
   const r = request as SessionRequest;
   if (created.downstreamSessionId !== r.downstreamSessionId || created.upstreamId !== r.upstreamId || created.url !== r.url) {
@@ -472,7 +458,7 @@ describe('hostile input: only InvalidRequestError / InvalidOptionsError, nothing
     );
     await fc.assert(
       fc.asyncProperty(keyArb, idArb, idArb, async (key, downstreamSessionId, upstreamId) => {
-        const h = setup();
+        const h = harness({}, captureTo);
         const keyValid =
           typeof key === 'object' &&
           key !== null &&
@@ -544,7 +530,7 @@ describe('hostile input: only InvalidRequestError / InvalidOptionsError, nothing
     );
     await fc.assert(
       fc.asyncProperty(hostile, async ({ request, error }) => {
-        const h = setup();
+        const h = harness({}, captureTo);
         const outcome = await settle(() => h.registry.acquire(request as SessionRequest));
         if (outcome.ok) {
           // Only possible when the throwing accessor is never consulted (e.g. a `has` trap); then it is valid.
@@ -752,7 +738,7 @@ describe('regressions', () => {
   it('a request whose getters answer differently on each read cannot smuggle an invalid header or URL to the factory', async () => {
     // The registry validates a request, then reads it again to build the factory's copy. A getter that
     // answers a valid value first and an invalid one later gets the invalid value past validation.
-    const h = setup();
+    const h = harness({}, captureTo);
     let headerReads = 0;
     const headers = {};
     Object.defineProperty(headers, 'authorization', {
@@ -774,7 +760,7 @@ describe('regressions', () => {
     if (outcome.ok) (outcome.value as { release(): void }).release();
     else expect(isInvalidRequest(outcome.error)).toBe(true);
     expect(h.factory.requests.length).toBe(outcome.ok ? 1 : 0);
-    for (const created of h.factory.requests) {
+    for (const created of http(h.factory.requests)) {
       expect(Object.values(created.headers).some((value) => /[\r\n\0]/.test(value))).toBe(false);
       expect(URL.canParse(created.url)).toBe(true);
     }
@@ -790,13 +776,9 @@ describe('secrets never leak', () => {
     const bearer = 'sk-bearer-quoted-4';
     for (const s of [user, pass, token, bearer]) secrets.add(s);
     const url = `https://${user}:${pass}@upstream.test/mcp?token=${token}`;
-    const clock = new ManualClock();
-    const factory = new FakeSessionFactory({ clock });
-    const logger = new CapturingLogger({ sink: captured.logs });
-    const registry = new UpstreamSessionRegistry({ sessionFactory: factory, clock, logger });
     // This test's events are kept apart: `session:create-failed` passes the factory's own error object
     // through as it is (documented), and this factory's error quotes secrets on purpose.
-    const events = recordEvents(registry);
+    const { factory, registry, events } = harness({}, { logger: new CapturingLogger({ sink: captured.logs }) });
     factory.nextCreate(new Error(`POST ${url} failed: 401 Unauthorized (sent Authorization: Bearer ${bearer})`));
     const outcome = await settle(() =>
       registry.acquire({ downstreamSessionId: 'down-1', upstreamId: 'up-1', url, headers: { Authorization: `Bearer ${bearer}` } }),

@@ -2,68 +2,22 @@ import { describe, expect, it } from 'vitest';
 import {
   CapacityError,
   CircuitOpenError,
+  InvalidRequestError,
+  NotOwnerError,
   SessionCreateError,
   SessionCreateTimeoutError,
-  UpstreamSessionRegistry,
-  type CircuitCloseEvent,
-  type CircuitOpenEvent,
-  type RegistryOptions,
-  type SessionEvictedEvent,
-  type SessionRequest,
 } from '../src/index.js';
-import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
-import { request, track } from './support/track.js';
+import { harness, type Harness } from './support/harness.js';
+import { request, track, http } from './support/track.js';
 
 // SPEC §4.6 (limits and freshness): idleTtlMs, maxAgeMs, maxSessions / maxSessionsPerUpstream, fingerprint
 // change and the per-upstream circuit breaker, all driven by ManualClock.
 
 const CLOSE_MS = 1_000;
 
-function keyOf(r: SessionRequest): string {
-  return `${r.downstreamSessionId}/${r.upstreamId}`;
-}
-
-type TestOptions = Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock'>;
-
-function setup(options: TestOptions = {}) {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const registry = new UpstreamSessionRegistry({ sessionFactory: factory, clock, closeTimeoutMs: CLOSE_MS, ...options });
-  const evicted: SessionEvictedEvent[] = [];
-  const circuitOpened: CircuitOpenEvent[] = [];
-  const circuitClosed: CircuitCloseEvent[] = [];
-  registry.on('session:evicted', (event) => evicted.push(event));
-  registry.on('circuit:open', (event) => circuitOpened.push(event));
-  registry.on('circuit:close', (event) => circuitClosed.push(event));
-
-  /** Uses one session briefly (creating it if needed) and returns its current connection. */
-  async function use(r: SessionRequest) {
-    await registry.withSession(r, () => undefined);
-    const connection = factory.connectionsFor(r).at(-1);
-    if (connection === undefined) throw new Error(`no connection for ${keyOf(r)}`);
-    return connection;
-  }
-
-  /** `key → reason` of every eviction so far. */
-  function evictions(): string[] {
-    return evicted.map((e) => `${e.key.downstreamSessionId}/${e.key.upstreamId}:${e.reason}`);
-  }
-
-  /** Shuts down within the bound and checks nothing leaked and nothing was closed twice. */
-  async function shutdown(): Promise<void> {
-    const done = registry.closeAll();
-    await clock.advance(2 * CLOSE_MS);
-    await done;
-    expect(factory.open).toBe(0);
-    expect(factory.doubleClosed).toEqual([]);
-  }
-
-  return { clock, factory, registry, evicted, circuitOpened, circuitClosed, use, evictions, shutdown };
-}
-
 describe('idleTtlMs', () => {
   it('closes a session idle for idleTtlMs (reason idle)', async () => {
-    const t = setup({ idleTtlMs: 10_000 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, idleTtlMs: 10_000 });
     const connection = await t.use(request('A'));
 
     await t.clock.advance(9_999);
@@ -79,7 +33,7 @@ describe('idleTtlMs', () => {
   });
 
   it('counts idleness from the last use', async () => {
-    const t = setup({ idleTtlMs: 10_000 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, idleTtlMs: 10_000 });
     const connection = await t.use(request('A'));
     await t.clock.advance(6_000);
     await t.use(request('A'));
@@ -93,7 +47,7 @@ describe('idleTtlMs', () => {
   });
 
   it('does not close a session with an open lease; the idle clock starts at release', async () => {
-    const t = setup({ idleTtlMs: 10_000 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, idleTtlMs: 10_000 });
     const lease = await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;
 
@@ -111,7 +65,7 @@ describe('idleTtlMs', () => {
   });
 
   it('closes only the sessions that are idle long enough', async () => {
-    const t = setup({ idleTtlMs: 10_000 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, idleTtlMs: 10_000 });
     const a = await t.use(request('A'));
     await t.clock.advance(5_000);
     const b = await t.use(request('B'));
@@ -125,20 +79,20 @@ describe('idleTtlMs', () => {
   });
 
   it('0 turns it off', async () => {
-    const t = setup({ idleTtlMs: 0 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, idleTtlMs: 0 });
     const connection = await t.use(request('A'));
 
     await t.clock.advance(10 * 3_600_000);
     expect(t.registry.size).toBe(1);
     expect(connection.closed).toBe(false);
-    expect(t.evicted).toEqual([]);
+    expect(t.events.payloads('session:evicted')).toEqual([]);
     await t.shutdown();
   });
 });
 
 describe('maxAgeMs', () => {
   it('closes an idle session older than maxAgeMs (reason max-age), however recently it was used', async () => {
-    const t = setup({ maxAgeMs: 10_000, idleTtlMs: 0 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxAgeMs: 10_000, idleTtlMs: 0 });
     const connection = await t.use(request('A'));
     await t.clock.advance(5_000);
     await t.use(request('A'));
@@ -159,7 +113,7 @@ describe('maxAgeMs', () => {
   });
 
   it('closes a busy old session when its last lease is released, not while it is in use', async () => {
-    const t = setup({ maxAgeMs: 10_000, idleTtlMs: 0 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxAgeMs: 10_000, idleTtlMs: 0 });
     const first = await t.registry.acquire(request('A'));
     const second = await t.registry.acquire(request('A'));
     const connection = t.factory.created[0]!;
@@ -181,7 +135,7 @@ describe('maxAgeMs', () => {
   });
 
   it('is off by default', async () => {
-    const t = setup({ idleTtlMs: 0 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, idleTtlMs: 0 });
     const connection = await t.use(request('A'));
     await t.clock.advance(10 * 3_600_000);
     expect(connection.closed).toBe(false);
@@ -191,7 +145,7 @@ describe('maxAgeMs', () => {
 
 describe('maxSessions', () => {
   it('at the limit, evicts the least recently used idle session (reason capacity)', async () => {
-    const t = setup({ maxSessions: 2 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxSessions: 2 });
     const a = await t.use(request('A'));
     await t.clock.advance(10);
     const b = await t.use(request('B'));
@@ -208,7 +162,7 @@ describe('maxSessions', () => {
   });
 
   it('counts sessions of every upstream', async () => {
-    const t = setup({ maxSessions: 2 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxSessions: 2 });
     const a = await t.use(request('A', 'u1'));
     await t.use(request('A', 'u2'));
 
@@ -220,7 +174,7 @@ describe('maxSessions', () => {
   });
 
   it('throws CapacityError (scope registry, limit) when no session is idle, and creates nothing', async () => {
-    const t = setup({ maxSessions: 2 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxSessions: 2 });
     const leases = [await t.registry.acquire(request('A')), await t.registry.acquire(request('B'))];
 
     const error: unknown = await t.registry.acquire(request('C')).catch((e: unknown) => e);
@@ -231,7 +185,7 @@ describe('maxSessions', () => {
     expect(t.registry.size).toBe(2);
     expect(t.registry.snapshot()).toMatchObject({ pending: 0, sessions: 2 });
     expect(t.registry.snapshot().entries.map((e) => e.key.downstreamSessionId).sort()).toEqual(['A', 'B']);
-    expect(t.evicted).toEqual([]);
+    expect(t.events.payloads('session:evicted')).toEqual([]);
 
     // Once a session is idle again, there is room.
     leases[0]!.release();
@@ -244,7 +198,7 @@ describe('maxSessions', () => {
 
 describe('maxSessionsPerUpstream', () => {
   it('at the limit, evicts that upstream’s least recently used idle session, not another upstream’s', async () => {
-    const t = setup({ maxSessionsPerUpstream: 2 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxSessionsPerUpstream: 2 });
     const other = await t.use(request('A', 'u2')); // least recently used overall, but another upstream
     await t.clock.advance(10);
     const a = await t.use(request('A', 'u1'));
@@ -260,7 +214,7 @@ describe('maxSessionsPerUpstream', () => {
   });
 
   it('throws CapacityError (scope upstream, limit) when none of its sessions is idle, and creates nothing', async () => {
-    const t = setup({ maxSessionsPerUpstream: 1 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, maxSessionsPerUpstream: 1 });
     const other = await t.use(request('B', 'u2')); // idle, but on another upstream
     const lease = await t.registry.acquire(request('A', 'u1'));
 
@@ -270,7 +224,7 @@ describe('maxSessionsPerUpstream', () => {
     expect(error).toMatchObject({ code: 'CAPACITY', scope: 'upstream', limit: 1 });
     expect(t.factory.createCalls).toBe(2);
     expect(other.closed).toBe(false);
-    expect(t.evicted).toEqual([]);
+    expect(t.events.payloads('session:evicted')).toEqual([]);
     expect(t.registry.size).toBe(2);
 
     // Other upstreams are not limited by it.
@@ -283,14 +237,14 @@ describe('maxSessionsPerUpstream', () => {
 
 describe('fingerprint change', () => {
   it('a different url closes the old session (reason fingerprint-changed) and creates a new one', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const old = await t.use(request('A'));
 
     const moved = { ...request('A'), url: 'http://127.0.0.1:10/counter/mcp' };
     const fresh = await t.use(moved);
 
     expect(fresh).not.toBe(old);
-    expect(fresh.request.url).toBe(moved.url);
+    expect(http([fresh.request])[0]!.url).toBe(moved.url);
     expect(old.closeCalls).toBe(1);
     expect(t.evictions()).toEqual(['A/counter:fingerprint-changed']);
     expect(t.factory.createCalls).toBe(2);
@@ -299,7 +253,7 @@ describe('fingerprint change', () => {
   });
 
   it('a different transport closes the old session and creates a new one', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const old = await t.use(request('A'));
 
     const fresh = await t.use({ ...request('A'), transport: 'sse' });
@@ -311,7 +265,7 @@ describe('fingerprint change', () => {
   });
 
   it('a different host-supplied fingerprint closes the old session; the same one reuses it', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const v1 = await t.use({ ...request('A'), fingerprint: 'credentials-v1' });
     await t.use({ ...request('A'), fingerprint: 'credentials-v1' });
     expect(t.factory.createCalls).toBe(1);
@@ -326,14 +280,14 @@ describe('fingerprint change', () => {
   });
 
   it('changed headers alone reuse the session', async () => {
-    const t = setup();
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     const first = await t.use({ ...request('A'), headers: { authorization: 'Bearer token-1' } });
     const second = await t.use({ ...request('A'), headers: { authorization: 'Bearer token-2', 'x-extra': 'yes' } });
 
     expect(second).toBe(first);
     expect(first.closed).toBe(false);
     expect(t.factory.createCalls).toBe(1);
-    expect(t.evicted).toEqual([]);
+    expect(t.events.payloads('session:evicted')).toEqual([]);
     await t.shutdown();
   });
 });
@@ -342,7 +296,7 @@ describe('circuit breaker', () => {
   const breaker = { failureThreshold: 3, resetMs: 10_000 };
 
   /** Fails `n` creations for upstream `counter`, each for its own downstream session. */
-  async function failCreations(t: ReturnType<typeof setup>, n: number, prefix = 'fail'): Promise<unknown[]> {
+  async function failCreations(t: Harness, n: number, prefix = 'fail'): Promise<unknown[]> {
     const errors: unknown[] = [];
     for (let i = 0; i < n; i += 1) {
       errors.push(await t.registry.acquire(request(`${prefix}-${i}`)).catch((e: unknown) => e));
@@ -351,12 +305,12 @@ describe('circuit breaker', () => {
   }
 
   it('opens after failureThreshold consecutive creation failures; creations then fail fast with retryAfterMs', async () => {
-    const t = setup({ circuitBreaker: breaker });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: breaker });
     t.factory.script.create = 'fail';
 
     const errors = await failCreations(t, 3);
     expect(errors.every((e) => e instanceof SessionCreateError)).toBe(true);
-    expect(t.circuitOpened).toEqual([{ upstreamId: 'counter', failures: 3, retryAfterMs: 10_000 }]);
+    expect(t.events.payloads('circuit:open')).toEqual([{ upstreamId: 'counter', failures: 3, retryAfterMs: 10_000 }]);
     expect(t.registry.snapshot().upstreams).toMatchObject([{ upstreamId: 'counter', circuit: 'open' }]);
 
     t.factory.script.create = 'ok';
@@ -372,7 +326,7 @@ describe('circuit breaker', () => {
   });
 
   it('counts only consecutive failures', async () => {
-    const t = setup({ circuitBreaker: breaker });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: breaker });
     t.factory.script.create = 'fail';
     await failCreations(t, 2, 'first');
     t.factory.script.create = 'ok';
@@ -380,13 +334,13 @@ describe('circuit breaker', () => {
     t.factory.script.create = 'fail';
     await failCreations(t, 2, 'second');
 
-    expect(t.circuitOpened).toEqual([]);
+    expect(t.events.payloads('circuit:open')).toEqual([]);
     expect(t.factory.createCalls).toBe(5);
     await t.shutdown();
   });
 
   it('only affects the failing upstream', async () => {
-    const t = setup({ circuitBreaker: breaker });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: breaker });
     t.factory.script.create = 'fail';
     await failCreations(t, 3);
     t.factory.script.create = 'ok';
@@ -397,7 +351,7 @@ describe('circuit breaker', () => {
   });
 
   it('after resetMs lets one trial creation through; concurrent ones fail fast; its success closes the circuit', async () => {
-    const t = setup({ circuitBreaker: breaker });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: breaker });
     t.factory.script.create = 'fail';
     await failCreations(t, 3);
     t.factory.script.create = 'ok';
@@ -423,7 +377,7 @@ describe('circuit breaker', () => {
     await t.clock.flush();
     expect(trialWaiter.error).toBeUndefined();
     expect(sameKey.error).toBeUndefined();
-    expect(t.circuitClosed).toEqual([{ upstreamId: 'counter' }]);
+    expect(t.events.payloads('circuit:close')).toEqual([{ upstreamId: 'counter' }]);
     expect(t.registry.snapshot().upstreams).toMatchObject([{ circuit: 'closed', consecutiveFailures: 0 }]);
 
     await t.use(request('concurrent'));
@@ -432,34 +386,34 @@ describe('circuit breaker', () => {
     await t.shutdown();
   });
 
-  it('re-opens for another resetMs when the trial fails', async () => {
-    const t = setup({ circuitBreaker: breaker });
+  it('re-opens for twice as long when the trial fails', async () => {
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: breaker });
     t.factory.script.create = 'fail';
     await failCreations(t, 3);
 
     await t.clock.advance(10_000);
     await expect(t.registry.acquire(request('trial'))).rejects.toBeInstanceOf(SessionCreateError);
     expect(t.factory.createCalls).toBe(4);
-    expect(t.circuitOpened).toHaveLength(2);
-    expect(t.circuitOpened[1]).toMatchObject({ upstreamId: 'counter', retryAfterMs: 10_000 });
+    expect(t.events.payloads('circuit:open')).toHaveLength(2);
+    expect(t.events.payloads('circuit:open')[1]).toMatchObject({ upstreamId: 'counter', retryAfterMs: 20_000 });
 
-    await expect(t.registry.acquire(request('again'))).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', retryAfterMs: 10_000 });
+    await expect(t.registry.acquire(request('again'))).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', retryAfterMs: 20_000 });
     expect(t.factory.createCalls).toBe(4);
 
     t.factory.script.create = 'ok';
-    await t.clock.advance(10_000);
+    await t.clock.advance(20_000);
     await t.use(request('again'));
-    expect(t.circuitClosed).toHaveLength(1);
+    expect(t.events.payloads('circuit:close')).toHaveLength(1);
     expect(t.factory.createCalls).toBe(5);
     await t.shutdown();
   });
 
   it('keeps live sessions working while it is open', async () => {
-    const t = setup({ circuitBreaker: breaker });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: breaker });
     const live = await t.use(request('live'));
     t.factory.script.create = 'fail';
     await failCreations(t, 3);
-    expect(t.circuitOpened).toHaveLength(1);
+    expect(t.events.payloads('circuit:open')).toHaveLength(1);
 
     const result = await t.registry.withSession(request('live'), (client) => client.callTool({ name: 'increment' }));
     expect(result.content[0]?.text).toBe('1');
@@ -475,7 +429,7 @@ describe('circuit breaker', () => {
   });
 
   it('counts create timeouts as failures', async () => {
-    const t = setup({ circuitBreaker: { failureThreshold: 2, resetMs: 10_000 }, createTimeoutMs: 1_000 });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: { failureThreshold: 2, resetMs: 10_000 }, createTimeoutMs: 1_000 });
     t.factory.script.create = 'hang';
 
     for (const id of ['A', 'B']) {
@@ -484,35 +438,170 @@ describe('circuit breaker', () => {
       expect(waiter.error).toBeInstanceOf(SessionCreateTimeoutError);
     }
 
-    expect(t.circuitOpened).toEqual([{ upstreamId: 'counter', failures: 2, retryAfterMs: 10_000 }]);
+    expect(t.events.payloads('circuit:open')).toEqual([{ upstreamId: 'counter', failures: 2, retryAfterMs: 10_000 }]);
     await expect(t.registry.acquire(request('C'))).rejects.toBeInstanceOf(CircuitOpenError);
     expect(t.factory.createCalls).toBe(2);
     await t.shutdown();
   });
 
   it('`circuitBreaker: false` turns it off', async () => {
-    const t = setup({ circuitBreaker: false });
+    const t = harness({ closeTimeoutMs: CLOSE_MS, circuitBreaker: false });
     t.factory.script.create = 'fail';
 
     const errors = await failCreations(t, 10);
 
     expect(errors.every((e) => e instanceof SessionCreateError)).toBe(true);
     expect(t.factory.createCalls).toBe(10);
-    expect(t.circuitOpened).toEqual([]);
+    expect(t.events.payloads('circuit:open')).toEqual([]);
     t.factory.script.create = 'ok';
     await t.use(request('after'));
     expect(t.registry.snapshot().upstreams).toMatchObject([{ upstreamId: 'counter', circuit: 'closed' }]);
     await t.shutdown();
   });
 
-  it('is on by default: 5 failures open it for 30 s', async () => {
-    const t = setup();
+  it('is on by default: 5 failures open it for 1 s, doubling on each re-open up to 30 s', async () => {
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
     t.factory.script.create = 'fail';
     await failCreations(t, 5);
 
-    expect(t.circuitOpened).toEqual([{ upstreamId: 'counter', failures: 5, retryAfterMs: 30_000 }]);
-    await expect(t.registry.acquire(request('next'))).rejects.toMatchObject({ retryAfterMs: 30_000 });
+    expect(t.events.payloads('circuit:open')).toEqual([{ upstreamId: 'counter', failures: 5, retryAfterMs: 1_000 }]);
+    await expect(t.registry.acquire(request('next'))).rejects.toMatchObject({ retryAfterMs: 1_000 });
     expect(t.factory.createCalls).toBe(5);
+    const periods: number[] = [];
+    for (let reopen = 0; reopen < 7; reopen++) {
+      await t.clock.advance(t.events.payloads('circuit:open').at(-1)!.retryAfterMs);
+      await expect(t.registry.acquire(request(`trial-${reopen}`))).rejects.toBeInstanceOf(SessionCreateError);
+      periods.push(t.events.payloads('circuit:open').at(-1)!.retryAfterMs);
+    }
+    expect(periods).toEqual([2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
     await t.shutdown();
+  });
+
+  it('recovers about a second after a one-second outage ends', async () => {
+    const t = harness({ closeTimeoutMs: CLOSE_MS });
+    t.factory.script.create = 'fail';
+    await failCreations(t, 5);
+    t.factory.script.create = 'ok';
+    await t.clock.advance(1_000);
+    await t.use(request('back'));
+    expect(t.events.payloads('circuit:close')).toHaveLength(1);
+    // The backoff was reset: the next outage starts again from 1 s.
+    t.factory.script.create = 'fail';
+    await failCreations(t, 5);
+    expect(t.events.payloads('circuit:open').at(-1)).toMatchObject({ retryAfterMs: 1_000 });
+    await t.shutdown();
+  });
+});
+
+describe('circuit breaker: the half-open trial and what never counts', () => {
+  const breaker = { failureThreshold: 2, resetMs: 1_000 };
+  const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+
+  async function openCircuit(h: ReturnType<typeof harness>): Promise<void> {
+    for (const id of ['f1', 'f2']) {
+      h.factory.nextCreate(refused());
+      await h.registry.acquire(h.request(id)).catch(() => undefined);
+    }
+    expect(h.events.payloads('circuit:open')).toHaveLength(1);
+  }
+
+  it('lets exactly one trial through once the open period has passed', async () => {
+    const h = harness({ circuitBreaker: breaker });
+    await openCircuit(h);
+    await h.clock.advance(1_000);
+    const trial = h.factory.nextCreate('manual');
+    const first = track(h.registry.acquire(h.request('t1')));
+    const second = track(h.registry.acquire(h.request('t2')));
+    await h.clock.flush();
+    expect(second.error).toBeInstanceOf(CircuitOpenError);
+    expect(first.settled).toBe(false);
+    trial.resolve();
+    await h.clock.flush();
+    expect(h.events.payloads('circuit:close')).toHaveLength(1);
+    (first.value as { release(): void }).release();
+    await h.shutdown();
+  });
+
+  it('abandoning another creation (one started before the circuit opened) never frees the trial slot', async () => {
+    const h = harness({ circuitBreaker: breaker, createTimeoutMs: 60_000 });
+    const straggler = h.factory.nextCreate('manual');
+    const early = track(h.registry.acquire(h.request('early')));
+    await h.clock.flush();
+    await openCircuit(h);
+    await h.clock.advance(1_000);
+    const trial = h.factory.nextCreate('manual');
+    const inTrial = track(h.registry.acquire(h.request('trial')));
+    await h.clock.flush();
+    await h.registry.evict({ downstreamSessionId: 'early', upstreamId: 'counter' });
+    expect(early.error).toMatchObject({ code: 'EVICTED' });
+    expect(straggler.request?.signal.aborted).toBe(true);
+
+    await expect(h.registry.acquire(h.request('third'))).rejects.toBeInstanceOf(CircuitOpenError);
+    trial.reject(refused());
+    await h.clock.flush();
+    expect(inTrial.error).toBeInstanceOf(SessionCreateError);
+    expect(h.events.payloads('circuit:open')).toHaveLength(2);
+    await h.shutdown();
+  });
+
+  it('an InvalidRequestError or NotOwnerError from the factory never counts as an upstream failure', async () => {
+    const h = harness({ circuitBreaker: breaker });
+    for (let i = 0; i < 5; i++) {
+      h.factory.nextCreate(i % 2 === 0 ? new InvalidRequestError('headers', 'the transport cannot send this header') : new NotOwnerError(`d${i}`, 'w2'));
+      await expect(h.registry.acquire(h.request(`d${i}`))).rejects.toMatchObject({ code: i % 2 === 0 ? 'INVALID_REQUEST' : 'NOT_OWNER' });
+    }
+    expect(h.events.payloads('circuit:open')).toEqual([]);
+    expect(h.registry.snapshot().counters.createFailures).toBe(0);
+    (await h.registry.acquire(h.request('ok'))).release();
+    await h.shutdown();
+  });
+
+  it('five requests with header values fetch cannot send never open the circuit for other tenants', async () => {
+    const h = harness({ circuitBreaker: breaker });
+    for (const [i, value] of ['李雷', 'tok€n', '\x01', '\x7f', 'a\u0100'].entries()) {
+      await expect(h.registry.acquire({ ...h.request(`tenant-${i}`), headers: { 'x-user': value } })).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        field: 'headers',
+      });
+    }
+    expect(h.factory.createCalls).toBe(0);
+    expect(h.events.payloads('circuit:open')).toEqual([]);
+    (await h.registry.acquire(h.request('other-tenant'))).release();
+    await h.shutdown();
+  });
+
+  it('caller aborts and evictions during creation never count', async () => {
+    const h = harness({ circuitBreaker: breaker });
+    for (let i = 0; i < 4; i++) {
+      h.factory.nextCreate('hang');
+      const controller = new AbortController();
+      const pending = track(h.registry.acquire({ ...h.request(`d${i}`), signal: controller.signal }));
+      await h.clock.flush();
+      controller.abort(new Error('caller went away'));
+      await h.registry.evict({ downstreamSessionId: `d${i}`, upstreamId: 'counter' });
+      await h.clock.flush();
+      expect(pending.error).toBeDefined();
+    }
+    expect(h.events.payloads('circuit:open')).toEqual([]);
+    expect(h.registry.snapshot().upstreams).toEqual([]);
+    await h.shutdown();
+  });
+
+  it('drops per-upstream state of an upstream with no sessions and a closed circuit', async () => {
+    const h = harness({ circuitBreaker: { failureThreshold: 5, resetMs: 1_000, maxResetMs: 30_000 } });
+    for (let i = 0; i < 50; i++) {
+      h.factory.nextCreate(refused());
+      await h.registry.acquire(h.request('d', `dynamic-${i}`)).catch(() => undefined);
+    }
+    expect(h.registry.snapshot().upstreams).toHaveLength(50);
+    await h.clock.advance(30_000);
+    expect(h.registry.snapshot().upstreams).toEqual([]);
+    // A success forgets the failures at once.
+    h.factory.nextCreate(refused());
+    await h.registry.acquire(h.request('d', 'flaky')).catch(() => undefined);
+    (await h.registry.acquire(h.request('e', 'flaky'))).release();
+    await h.registry.evictUpstream('flaky');
+    expect(h.registry.snapshot().upstreams).toEqual([]);
+    await h.shutdown();
   });
 });

@@ -23,6 +23,7 @@ import {
   type FakeClientScript,
   type FakeRequestBehavior,
 } from '../src/testing/index.js';
+import { InvalidOptionsError, ProbeTimeoutError } from '../src/errors.js';
 
 const DEFAULT_CHAIN: readonly ProbeMethod[] = ['ping', 'tools/list', 'prompts/list', 'resources/list', 'skip'];
 
@@ -131,7 +132,8 @@ describe('runProbeChain', () => {
     await clock.advance(1);
     const result = await pending.promise;
 
-    expect(result).toMatchObject({ healthy: false, method: 'ping', error: { name: 'ProbeTimeoutError' } });
+    expect(result).toMatchObject({ healthy: false, method: 'ping', error: { name: 'ProbeTimeoutError', code: 'PROBE_TIMEOUT' } });
+    if (!result.healthy) expect(result.error).toBeInstanceOf(ProbeTimeoutError);
     expect(client.calls).toMatchObject({ ping: 1, listTools: 0, listPrompts: 0, listResources: 0 });
     expect(client.requests[0]?.options?.signal?.aborted).toBe(true);
     expect(client.pendingRequests).toBe(0);
@@ -261,6 +263,71 @@ function probingRegistry(tuning: Omit<RegistryOptions<FakeUpstreamClient>, 'sess
 function probeSummary(events: ProbeEvent[]): Pick<ProbeResult, 'healthy' | 'method'>[] {
   return events.map(({ healthy, method }) => ({ healthy, method }));
 }
+
+describe('runProbeChain validates its input before sending anything', () => {
+  const bad: [string, unknown][] = [
+    ['an unknown probe name', { probes: ['ping', 'tools/call'], timeoutMs: 1_000 }],
+    ['a probe name that is not a string', { probes: [42], timeoutMs: 1_000 }],
+    ['probes that are not an array', { probes: 'ping', timeoutMs: 1_000 }],
+    ['a timeoutMs of 0', { probes: ['ping'], timeoutMs: 0 }],
+    ['a negative timeoutMs', { probes: ['ping'], timeoutMs: -1 }],
+    ['a NaN timeoutMs', { probes: ['ping'], timeoutMs: Number.NaN }],
+    ['an infinite timeoutMs', { probes: ['ping'], timeoutMs: Number.POSITIVE_INFINITY }],
+    ['a fractional timeoutMs', { probes: ['ping'], timeoutMs: 1.5 }],
+    ['a string timeoutMs', { probes: ['ping'], timeoutMs: '1000' }],
+    ['a missing timeoutMs', { probes: ['ping'] }],
+    ['a signal that is not an AbortSignal', { probes: ['ping'], timeoutMs: 1_000, signal: {} }],
+    ['a clock without timers', { probes: ['ping'], timeoutMs: 1_000, clock: { now: () => 0 } }],
+    ['no options object', null],
+  ];
+  for (const [label, options] of bad) {
+    it(`rejects ${label} with InvalidOptionsError`, async () => {
+      const { client } = clientWith();
+      const error: unknown = await runProbeChain(client, options as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect(Object.values(client.calls).every((count) => count === 0)).toBe(true);
+    });
+  }
+
+  it('names the option and shows the value', async () => {
+    const { client } = clientWith();
+    await expect(runProbeChain(client, { probes: ['ping'], timeoutMs: -1 })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      option: 'timeoutMs',
+      message: expect.stringMatching(/timeoutMs.*-1/) as unknown,
+    });
+    await expect(runProbeChain(client, { probes: ['pong' as ProbeMethod], timeoutMs: 1 })).rejects.toMatchObject({
+      option: 'probes',
+      message: expect.stringMatching(/pong/) as unknown,
+    });
+  });
+});
+
+describe("runProbeChain: a 'server/discover' step", () => {
+  it("is sent through the client's discover() when it has one", async () => {
+    const { client, clock } = clientWith();
+    const sent: unknown[] = [];
+    const discovering = Object.assign(client, {
+      discover: (options?: unknown) => {
+        sent.push(options);
+        return Promise.resolve({ supportedVersions: ['2026-07-28'] });
+      },
+    });
+    const result = await runProbeChain(discovering, { probes: ['server/discover'], timeoutMs: 1_000, clock });
+    expect(result).toEqual({ healthy: true, method: 'server/discover' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ timeout: 1_000, signal: expect.any(AbortSignal) as unknown });
+  });
+
+  it('counts as method-not-found on a client without discover(), so the chain moves on', async () => {
+    const { client, clock } = clientWith();
+    const result = await runProbeChain(client, { probes: ['server/discover', 'ping'], timeoutMs: 1_000, clock });
+    expect(result).toEqual({ healthy: true, method: 'ping' });
+  });
+});
 
 describe('the registry probes a reused session after idleValidationMs', () => {
   it('does not probe a session reused within idleValidationMs of its last use', async () => {

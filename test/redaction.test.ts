@@ -7,20 +7,10 @@ import {
   SessionCreateError,
   SessionCreateTimeoutError,
   SessionEvictedError,
-  UpstreamSessionRegistry,
-  type LogFields,
-  type Logger,
-  type RegistryOptions,
   type SessionRequest,
 } from '../src/index.js';
-import {
-  FakeMcpError,
-  FakeSessionFactory,
-  ManualClock,
-  createSessionNotFoundError,
-  type FakeUpstreamClient,
-} from '../src/testing/index.js';
-import { REGISTRY_EVENT_NAMES } from './support/capture.js';
+import { FakeMcpError, createSessionNotFoundError } from '../src/testing/index.js';
+import { harness, type Harness } from './support/harness.js';
 
 // SPEC §4.7 and §7: no header value and no URL credential or query value ever appears in snapshot(), any
 // event payload, any log call or any error message the library builds.
@@ -36,68 +26,12 @@ const SECRET_HEADERS = {
 };
 const SECRETS = ['usr-SECRET', 's3cret-pass', 'tok-SECRET', 'qv-SECRET', 'hdr-SECRET-123', 'key-SECRET-456', 'ck-SECRET-789'];
 
-const EVENT_NAMES = REGISTRY_EVENT_NAMES;
-
 const REQUEST: SessionRequest = {
   downstreamSessionId: 'down-1',
   upstreamId: 'up-1',
   url: SECRET_URL,
   headers: SECRET_HEADERS,
 };
-
-interface LogRecord {
-  level: keyof Logger;
-  message: string;
-  fields: LogFields | undefined;
-}
-
-interface Capture {
-  clock: ManualClock;
-  factory: FakeSessionFactory;
-  registry: UpstreamSessionRegistry<FakeUpstreamClient>;
-  logs: LogRecord[];
-  events: { event: string; payload: unknown }[];
-  errors: unknown[];
-  snapshots: unknown[];
-  /** Awaits `promise`, which must reject; records and returns the error. */
-  rejection(promise: Promise<unknown>): Promise<unknown>;
-}
-
-function setup(options: Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock' | 'logger'> = {}): Capture {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const logs: LogRecord[] = [];
-  const record =
-    (level: keyof Logger) =>
-    (message: string, fields?: LogFields): void => {
-      logs.push({ level, message, fields });
-    };
-  const logger: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
-  const registry = new UpstreamSessionRegistry({ ...options, sessionFactory: factory, clock, logger });
-  const events: Capture['events'] = [];
-  const emitter = registry as unknown as { on(event: string, fn: (payload: unknown) => void): void };
-  for (const event of EVENT_NAMES) emitter.on(event, (payload) => events.push({ event, payload }));
-  const errors: unknown[] = [];
-  return {
-    clock,
-    factory,
-    registry,
-    logs,
-    events,
-    errors,
-    snapshots: [],
-    async rejection(promise) {
-      const error = await promise.then(
-        () => {
-          throw new Error('expected a rejection');
-        },
-        (e: unknown) => e,
-      );
-      errors.push(error);
-      return error;
-    },
-  };
-}
 
 /** Serializes anything, including every Error's name, message, String(), stack, own fields and cause chain. */
 function dump(value: unknown): string {
@@ -133,28 +67,25 @@ function expectNoSecrets(text: string): void {
 }
 
 /** Closes the registry (driving the clock), then checks everything captured for secrets. */
-async function finish(c: Capture, scanAll = true): Promise<string> {
+async function finish(c: Harness, scanAll = true): Promise<string> {
   c.snapshots.push(c.registry.snapshot());
-  const closing = c.registry.closeAll();
-  await c.clock.advance(60_000);
-  await closing;
+  await c.shutdown();
   c.snapshots.push(c.registry.snapshot());
-  expect(c.factory.open).toBe(0);
-  expect(c.factory.doubleClosed).toEqual([]);
-  const text = dump({ logs: c.logs, events: c.events, errors: c.errors, snapshots: c.snapshots });
+  const text = dump({ logs: c.logs, events: c.events.records, errors: c.errors, snapshots: c.snapshots });
   if (scanAll) expectNoSecrets(text);
   return text;
 }
 
-function eventNames(c: Capture): string[] {
-  return c.events.map((e) => e.event);
+function eventNames(c: Harness): string[] {
+  return c.events.records.map((e) => e.event);
 }
 
 describe('no secret in snapshots, events, logs or errors', () => {
   it('the test inputs really carry the secrets (the factory receives them)', async () => {
-    const c = setup();
+    const c = harness();
     const lease = await c.registry.acquire(REQUEST);
     const request = c.factory.requests[0]!;
+    if (request.transport === 'stdio') throw new Error('expected an HTTP request');
     expect(request.url).toBe(SECRET_URL);
     expect(request.headers).toEqual({
       authorization: 'Bearer hdr-SECRET-123',
@@ -170,7 +101,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on creation, reuse, a healthy probe and withSession', async () => {
-    const c = setup();
+    const c = harness();
     const lease = await c.registry.acquire(REQUEST);
     c.snapshots.push(c.registry.snapshot(), lease.info);
     lease.release();
@@ -189,7 +120,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on creation failure', async () => {
-    const c = setup();
+    const c = harness();
     c.factory.nextCreate('fail');
     c.factory.nextCreate(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     c.factory.nextCreate(new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }) }));
@@ -204,7 +135,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on creation timeout', async () => {
-    const c = setup({ createTimeoutMs: 1_000 });
+    const c = harness({ createTimeoutMs: 1_000 });
     c.factory.nextCreate('hang');
     const pending = c.rejection(c.registry.acquire(REQUEST));
     await c.clock.advance(1_000);
@@ -214,7 +145,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on probe failure (broken transport, timeout, other MCP error)', async () => {
-    const c = setup({ probeTimeoutMs: 1_000 });
+    const c = harness({ probeTimeoutMs: 1_000 });
     const behaviors = ['broken', 'timeout', new FakeMcpError(-32603, 'Internal error')] as const;
     (await c.registry.acquire(REQUEST)).release();
     for (const behavior of behaviors) {
@@ -227,13 +158,13 @@ describe('no secret in snapshots, events, logs or errors', () => {
     }
     expect(c.factory.createCalls).toBe(4);
     const text = await finish(c);
-    expect(c.events.filter((e) => e.event === 'probe')).toHaveLength(3);
+    expect(c.events.records.filter((e) => e.event === 'probe')).toHaveLength(3);
     expect(c.registry.snapshot().evictionsByReason['probe-failed']).toBe(3);
     expect(text).toContain('probe-failed');
   });
 
   it('on every kind of eviction', async () => {
-    const c = setup({ idleTtlMs: 0 });
+    const c = harness({ idleTtlMs: 0 });
     const other = { ...REQUEST, upstreamId: 'up-2' };
     // evict, session, upstream
     (await c.registry.acquire(REQUEST)).release();
@@ -263,26 +194,26 @@ describe('no secret in snapshots, events, logs or errors', () => {
     // close-all
     (await c.registry.acquire(REQUEST)).release();
     await finish(c);
-    const reasons = c.events.filter((e) => e.event === 'session:evicted').map((e) => (e.payload as { reason: string }).reason);
+    const reasons = c.events.records.filter((e) => e.event === 'session:evicted').map((e) => (e.payload as { reason: string }).reason);
     expect(new Set(reasons)).toEqual(
       new Set(['evict', 'session', 'upstream', 'transport-closed', 'transport-error', 'fingerprint-changed', 'close-all']),
     );
   });
 
   it('on idle, max-age and capacity eviction', async () => {
-    const idle = setup({ idleTtlMs: 1_000 });
+    const idle = harness({ idleTtlMs: 1_000 });
     (await idle.registry.acquire(REQUEST)).release();
     await idle.clock.advance(1_000);
     expect(idle.registry.snapshot().evictionsByReason.idle).toBe(1);
     await finish(idle);
 
-    const aged = setup({ maxAgeMs: 1_000 });
+    const aged = harness({ maxAgeMs: 1_000 });
     (await aged.registry.acquire(REQUEST)).release();
     await aged.clock.advance(1_000);
     expect(aged.registry.snapshot().evictionsByReason['max-age']).toBe(1);
     await finish(aged);
 
-    const full = setup({ maxSessions: 1 });
+    const full = harness({ maxSessions: 1 });
     (await full.registry.acquire(REQUEST)).release();
     (await full.registry.acquire({ ...REQUEST, downstreamSessionId: 'down-2' })).release();
     expect(full.registry.snapshot().evictionsByReason.capacity).toBe(1);
@@ -290,25 +221,25 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on close failure and close timeout', async () => {
-    const c = setup({ closeTimeoutMs: 1_000 });
+    const c = harness({ closeTimeoutMs: 1_000 });
     (await c.registry.acquire(REQUEST)).release();
     c.factory.created[0]!.closeBehavior = 'fail';
     await c.registry.evict(REQUEST);
     (await c.registry.acquire(REQUEST)).release();
-    c.factory.created[1]!.closeBehavior = 'hang';
+    c.factory.created[1]!.closeBehavior = 'hang-ignoring-signal';
     const evicting = c.registry.evict(REQUEST);
     await c.clock.advance(2_000);
     await evicting;
     expect(c.registry.snapshot().counters.closeTimeouts).toBe(1);
     (await c.registry.acquire(REQUEST)).release();
-    c.factory.script.close = 'hang';
+    c.factory.script.close = 'hang-ignoring-signal';
     await finish(c);
     expect(eventNames(c).filter((e) => e === 'close:timeout')).toHaveLength(2);
     expect(c.logs.filter((l) => l.level === 'warn').length).toBeGreaterThanOrEqual(3);
   });
 
   it('when the circuit opens, fails fast and closes again', async () => {
-    const c = setup({ circuitBreaker: { failureThreshold: 2, resetMs: 1_000 } });
+    const c = harness({ circuitBreaker: { failureThreshold: 2, resetMs: 1_000 } });
     c.factory.script.create = 'fail';
     await c.rejection(c.registry.acquire(REQUEST));
     await c.rejection(c.registry.acquire(REQUEST));
@@ -323,7 +254,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on a capacity error', async () => {
-    const c = setup({ maxSessions: 1, maxSessionsPerUpstream: 1 });
+    const c = harness({ maxSessions: 1, maxSessionsPerUpstream: 1 });
     const held = await c.registry.acquire(REQUEST);
     expect(await c.rejection(c.registry.acquire({ ...REQUEST, downstreamSessionId: 'down-2' }))).toBeInstanceOf(CapacityError);
     held.release();
@@ -331,7 +262,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('when creation is evicted or the registry closes while creating', async () => {
-    const c = setup();
+    const c = harness();
     c.factory.nextCreate('hang');
     const evicted = c.rejection(c.registry.acquire(REQUEST));
     await c.clock.flush();
@@ -348,7 +279,7 @@ describe('no secret in snapshots, events, logs or errors', () => {
   });
 
   it('on notifications and list changes', async () => {
-    const c = setup();
+    const c = harness();
     (await c.registry.acquire(REQUEST)).release();
     c.factory.created[0]!.notify('notifications/tools/list_changed');
     c.factory.created[0]!.notify('notifications/message', { level: 'info', data: 'hello' });
@@ -366,7 +297,7 @@ describe('invalid input is rejected without echoing it', () => {
     ['NUL', 'Bearer hdr-SECRET-123\0'],
   ] as const) {
     it(`a header value with ${label}: the error names the header, never its value`, async () => {
-      const c = setup();
+      const c = harness();
       const error = await c.rejection(c.registry.acquire({ ...REQUEST, headers: { ...SECRET_HEADERS, authorization: value } }));
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect((error as InvalidRequestError).message).toContain('authorization');
@@ -376,7 +307,7 @@ describe('invalid input is rejected without echoing it', () => {
   }
 
   it('an invalid header name is not echoed either (it may be a value pasted in the wrong place)', async () => {
-    const c = setup();
+    const c = harness();
     const error = await c.rejection(c.registry.acquire({ ...REQUEST, headers: { 'Bearer hdr-SECRET-123': 'x' } }));
     expect(error).toBeInstanceOf(InvalidRequestError);
     await finish(c);
@@ -388,7 +319,7 @@ describe('invalid input is rejected without echoing it', () => {
     ['free text', 'usr-SECRET s3cret-pass tok-SECRET'],
   ] as const) {
     it(`an invalid url (${label}): the error never repeats it`, async () => {
-      const c = setup();
+      const c = harness();
       const error = await c.rejection(c.registry.acquire({ ...REQUEST, url }));
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect((error as InvalidRequestError).field).toBe('url');
@@ -397,7 +328,7 @@ describe('invalid input is rejected without echoing it', () => {
   }
 
   it('an invalid url on a key that already has a session: the error never repeats it', async () => {
-    const c = setup();
+    const c = harness();
     (await c.registry.acquire(REQUEST)).release();
     const error = await c.rejection(c.registry.acquire({ ...REQUEST, url: 'https://usr-SECRET:s3cret-pass@[x/?token=tok-SECRET' }));
     expect(error).toBeInstanceOf(InvalidRequestError);
@@ -410,7 +341,7 @@ describe('upstream errors that quote the URL or a header value are redacted befo
   // as `cause` and as the `error` field of `session:create-failed` / `probe` events (the host owns them),
   // but its own messages and every log call must not repeat the secrets they carry.
   it('creation (quoting the URL or a header value), probe, transport-closed and close errors', async () => {
-    const c = setup({ probeTimeoutMs: 1_000 });
+    const c = harness({ probeTimeoutMs: 1_000 });
     c.factory.nextCreate(new Error(`Error POSTing to endpoint ${SECRET_URL}: connect ECONNREFUSED`));
     const createError = await c.rejection(c.registry.acquire(REQUEST));
     expect(createError).toBeInstanceOf(SessionCreateError);
@@ -441,5 +372,53 @@ describe('upstream errors that quote the URL or a header value are redacted befo
     expect(c.logs.map((l) => l.message)).toEqual(
       expect.arrayContaining([expect.stringMatching(/creation failed/), expect.stringMatching(/probe failed/)]),
     );
+  });
+});
+
+describe('an upstream that echoes the request back leaks nothing into messages or logs the library builds', () => {
+  // SPEC §7: relative paths with queries are redacted like URLs, `Bearer …` tokens are redacted, and every
+  // header value of the request is scrubbed from every message and log the library writes (creation, probe,
+  // transport closed). Raw `cause` objects stay as they were: they are the host's to redact.
+  const ECHO_REQUEST: SessionRequest = {
+    downstreamSessionId: 'down-echo',
+    upstreamId: 'up-echo',
+    url: 'https://upstream.example/mcp',
+    headers: { authorization: 'Bearer hdr-SECRET-123', 'x-api-key': 'key-SECRET-456' },
+  };
+  const echoed = [
+    'Cannot POST /mcp?api_key=ak-SECRET-1&tenant=t-SECRET-2',
+    'token expired: Bearer hdr-SECRET-123',
+    'invalid key key-SECRET-456 for GET /mcp?token=tk-SECRET-3',
+    'upstream said: {"error":"bad credentials","echo":"Bearer eyJ-SECRET.payload.sig"}',
+  ];
+
+  it('on creation failure: the SessionCreateError message and the logs', async () => {
+    const c = harness();
+    for (const text of echoed) {
+      c.factory.nextCreate(new Error(text));
+      const error = await c.rejection(c.registry.acquire(ECHO_REQUEST));
+      expect(error).toBeInstanceOf(SessionCreateError);
+      expectNoSecrets((error as Error).message);
+      expect((error as Error).message).toMatch(/\*\*\*/);
+      expect(((error as Error).cause as Error).message).toBe(text); // the raw cause is kept for the host
+    }
+    await finish(c, false);
+    expectNoSecrets(dump({ logs: c.logs, snapshots: c.snapshots }));
+  });
+
+  it('on probe failure and transport close', async () => {
+    const c = harness({ probeTimeoutMs: 1_000 });
+    (await c.registry.acquire(ECHO_REQUEST)).release();
+    await c.clock.advance(60_001);
+    c.factory.created[0]!.client.script.ping = new FakeMcpError(-32603, echoed[0]!);
+    (await c.registry.acquire(ECHO_REQUEST)).release();
+    expect(c.registry.snapshot().counters.probeFailures).toBe(1);
+    c.factory.created[1]!.dropTransport(new Error(echoed[1]));
+    await c.clock.flush();
+    c.factory.nextCreate(new Error(echoed[2]));
+    await c.rejection(c.registry.acquire(ECHO_REQUEST));
+    await finish(c, false);
+    expectNoSecrets(dump({ logs: c.logs, snapshots: c.snapshots }));
+    for (const error of c.errors) expectNoSecrets(String(error));
   });
 });

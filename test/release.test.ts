@@ -8,33 +8,12 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  UpstreamSessionRegistry,
-  type EvictReason,
-  type SessionKey,
-  type SessionRequest,
-} from '../src/index.js';
-import { FakeMcpError, FakeSessionFactory, ManualClock, createConnectionClosedError } from '../src/testing/index.js';
+import { type SessionKey, type SessionRequest } from '../src/index.js';
+import { FakeMcpError, createConnectionClosedError } from '../src/testing/index.js';
+import { harness } from './support/harness.js';
 
 const request: SessionRequest = { downstreamSessionId: 'A', upstreamId: 'counter', url: 'http://127.0.0.1:3001/mcp' };
 const key: SessionKey = { downstreamSessionId: 'A', upstreamId: 'counter' };
-
-/** A registry over a fake factory on a ManualClock, recording evictions, and a shutdown that checks for leaks. */
-function setup() {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const registry = new UpstreamSessionRegistry({ sessionFactory: factory, clock });
-  const evictions: { key: SessionKey; reason: EvictReason }[] = [];
-  registry.on('session:evicted', (event) => evictions.push({ key: event.key, reason: event.reason }));
-  async function shutdown(): Promise<void> {
-    const closing = registry.closeAll();
-    await clock.advance(10_000);
-    await closing;
-    expect(factory.open).toBe(0);
-    expect(factory.doubleClosed).toEqual([]);
-  }
-  return { clock, factory, registry, evictions, shutdown };
-}
 
 /** A Node system error as `net`/undici report it. */
 function systemError(code: string, message: string, syscall: string): Error {
@@ -84,14 +63,14 @@ const keptErrors: [string, () => unknown][] = [
 
 describe('release(error) and withSession: transport errors evict the session (reason transport-error)', () => {
   it.each(transportErrors)('release(%s) evicts the session so the next acquire builds a new one', async (_name, makeError) => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const lease = await registry.acquire(request);
     const old = factory.created[0]!;
 
     lease.release(makeError());
     await clock.flush();
 
-    expect(evictions).toEqual([{ key, reason: 'transport-error' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-error' }]);
     expect(registry.snapshot().evictionsByReason['transport-error']).toBe(1);
     expect(registry.size).toBe(0);
     expect(old.closeCalls).toBe(1);
@@ -103,7 +82,7 @@ describe('release(error) and withSession: transport errors evict the session (re
   });
 
   it.each(transportErrors)('withSession rejecting with %s evicts the session and rethrows the error', async (_name, makeError) => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const error = makeError();
 
     await expect(
@@ -113,7 +92,7 @@ describe('release(error) and withSession: transport errors evict the session (re
     ).rejects.toBe(error);
     await clock.flush();
 
-    expect(evictions).toEqual([{ key, reason: 'transport-error' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-error' }]);
     expect(factory.created[0]!.closeCalls).toBe(1);
     expect(registry.snapshot().inFlight).toBe(0);
     await registry.withSession(request, () => undefined);
@@ -122,7 +101,7 @@ describe('release(error) and withSession: transport errors evict the session (re
   });
 
   it('evicts on a real fetch failure against a closed port', async () => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -133,13 +112,13 @@ describe('release(error) and withSession: transport errors evict the session (re
     await clock.flush();
 
     expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
-    expect(evictions).toEqual([{ key, reason: 'transport-error' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-error' }]);
     expect(factory.created[0]!.closeCalls).toBe(1);
     await shutdown();
   });
 
   it('evicts for new acquires at once when one of several open leases fails, and closes the old session once they are released', async () => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const failing = await registry.acquire(request);
     const other = await registry.acquire(request);
     const old = factory.created[0]!;
@@ -147,7 +126,7 @@ describe('release(error) and withSession: transport errors evict the session (re
     failing.release(createConnectionClosedError());
     const next = await registry.acquire(request);
 
-    expect(evictions).toEqual([{ key, reason: 'transport-error' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-error' }]);
     expect(next.client).not.toBe(old.client);
     other.release();
     await clock.flush();
@@ -159,13 +138,13 @@ describe('release(error) and withSession: transport errors evict the session (re
 
 describe('release(error) and withSession: tool, validation and application errors leave the session in place', () => {
   it.each(keptErrors)('release(%s) keeps the session', async (_name, makeError) => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const lease = await registry.acquire(request);
 
     lease.release(makeError());
     await clock.flush();
 
-    expect(evictions).toEqual([]);
+    expect(evicted()).toEqual([]);
     expect(registry.size).toBe(1);
     expect(factory.created[0]!.closed).toBe(false);
     const next = await registry.acquire(request);
@@ -176,13 +155,13 @@ describe('release(error) and withSession: tool, validation and application error
   });
 
   it.each(keptErrors)('withSession rejecting with %s keeps the session and rethrows the error', async (_name, makeError) => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const error = makeError();
 
     await expect(registry.withSession(request, () => Promise.reject(error))).rejects.toBe(error);
     await clock.flush();
 
-    expect(evictions).toEqual([]);
+    expect(evicted()).toEqual([]);
     expect(registry.snapshot()).toMatchObject({ sessions: 1, inFlight: 0 });
     await registry.withSession(request, () => undefined);
     expect(factory.createCalls).toBe(1);
@@ -190,12 +169,12 @@ describe('release(error) and withSession: tool, validation and application error
   });
 
   it('keeps the session when a tool call resolves with isError', async () => {
-    const { factory, registry, evictions, shutdown } = setup();
+    const { factory, registry, evicted, shutdown } = harness();
 
     const result = await registry.withSession(request, (client) => client.callTool({ name: 'no-such-tool' }));
 
     expect(result.isError).toBe(true);
-    expect(evictions).toEqual([]);
+    expect(evicted()).toEqual([]);
     await registry.withSession(request, () => undefined);
     expect(factory.createCalls).toBe(1);
     await shutdown();
@@ -204,7 +183,7 @@ describe('release(error) and withSession: tool, validation and application error
 
 describe('release is idempotent', () => {
   it('counts a lease released twice once', async () => {
-    const { registry, shutdown } = setup();
+    const { registry, shutdown } = harness();
     const first = await registry.acquire(request);
     const second = await registry.acquire(request);
 
@@ -219,34 +198,34 @@ describe('release is idempotent', () => {
   });
 
   it('evicts and closes once when a lease is released twice with a transport error', async () => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const lease = await registry.acquire(request);
 
     lease.release(createConnectionClosedError());
     lease.release(createConnectionClosedError());
     await clock.flush();
 
-    expect(evictions).toEqual([{ key, reason: 'transport-error' }]);
+    expect(evicted()).toEqual([{ key, reason: 'transport-error' }]);
     expect(factory.created[0]!.closeCalls).toBe(1);
     expect(registry.snapshot().inFlight).toBe(0);
     await shutdown();
   });
 
   it('ignores a transport error passed to a lease that was already released', async () => {
-    const { clock, registry, evictions, shutdown } = setup();
+    const { clock, registry, evicted, shutdown } = harness();
     const lease = await registry.acquire(request);
 
     lease.release();
     lease.release(createConnectionClosedError());
     await clock.flush();
 
-    expect(evictions).toEqual([]);
+    expect(evicted()).toEqual([]);
     expect(registry.size).toBe(1);
     await shutdown();
   });
 
   it("does not evict the key's new session when a lease on the old one reports a transport error late", async () => {
-    const { clock, factory, registry, evictions, shutdown } = setup();
+    const { clock, factory, registry, evicted, shutdown } = harness();
     const stale = await registry.acquire(request);
     const evicting = registry.evict(key); // drains: settles once the stale lease is released
     const current = await registry.acquire(request);
@@ -255,7 +234,7 @@ describe('release is idempotent', () => {
     await expect(evicting).resolves.toBe(true);
     await clock.flush();
 
-    expect(evictions).toEqual([{ key, reason: 'evict' }]);
+    expect(evicted()).toEqual([{ key, reason: 'evict' }]);
     expect(factory.created[0]!.closeCalls).toBe(1);
     expect(registry.size).toBe(1);
     const again = await registry.acquire(request);
@@ -269,7 +248,7 @@ describe('release is idempotent', () => {
 
 describe('scoped use releases the lease', () => {
   it('await using releases the lease at the end of the block', async () => {
-    const { registry, shutdown } = setup();
+    const { registry, shutdown } = harness();
     {
       await using lease = await registry.acquire(request);
       await lease.client.callTool({ name: 'increment' });
@@ -281,7 +260,7 @@ describe('scoped use releases the lease', () => {
   });
 
   it('await using releases the lease when the block throws', async () => {
-    const { registry, shutdown } = setup();
+    const { registry, shutdown } = harness();
     const failure = new Error('handler failed');
 
     const run = async (): Promise<void> => {
@@ -297,7 +276,7 @@ describe('scoped use releases the lease', () => {
   });
 
   it('withSession passes the client and info, returns the result and releases on success', async () => {
-    const { factory, registry, shutdown } = setup();
+    const { factory, registry, shutdown } = harness();
 
     const seen = await registry.withSession(request, async (client, info) => {
       expect(registry.snapshot().inFlight).toBe(1);
@@ -311,7 +290,7 @@ describe('scoped use releases the lease', () => {
   });
 
   it('withSession releases and rethrows when the callback throws synchronously or rejects', async () => {
-    const { registry, shutdown } = setup();
+    const { registry, shutdown } = harness();
     const thrown = new Error('sync failure');
     const rejected = new Error('async failure');
 

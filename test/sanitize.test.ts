@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { INVALID_URL_PLACEHOLDER, redactUrlsInText, sanitizeUrl } from '../src/sanitize.js';
+import {
+  INVALID_URL_PLACEHOLDER,
+  redactCredentialsInText,
+  redactText,
+  redactUrlsInText,
+  requestSecrets,
+  sanitizeUrl,
+  scrubSecrets,
+} from '../src/sanitize.js';
 
 describe('sanitizeUrl', () => {
   it('replaces userinfo', () => {
@@ -102,5 +110,82 @@ describe('redactUrlsInText', () => {
   it('returns text without URLs unchanged', () => {
     expect(redactUrlsInText('Session not found')).toBe('Session not found');
     expect(redactUrlsInText('')).toBe('');
+  });
+});
+
+describe('redactUrlsInText: relative paths with queries', () => {
+  it('redacts query values of a path an upstream echoes back, keeping the names', () => {
+    expect(redactUrlsInText('Cannot POST /mcp?api_key=ak-123&region=eu')).toBe('Cannot POST /mcp?api_key=***&region=***');
+    expect(redactUrlsInText('GET /v1/mcp?sk-live-abc HTTP/1.1')).toBe('GET /v1/mcp?*** HTTP/1.1');
+    expect(redactUrlsInText('{"path":"/mcp?token=abc#frag"}')).toBe('{"path":"/mcp?token=***"}');
+    expect(redactUrlsInText('(at /mcp?token=abc).')).toBe('(at /mcp?token=***).');
+  });
+
+  it('leaves paths without a query, and words with question marks, alone', () => {
+    expect(redactUrlsInText('POST /mcp failed')).toBe('POST /mcp failed');
+    expect(redactUrlsInText('Is the session gone? Try again')).toBe('Is the session gone? Try again');
+  });
+
+  it('never lets a query value of a relative path through (property)', () => {
+    const secret = fc.stringMatching(/^[A-Za-z0-9]{8,16}$/).map((v) => `S3CR3T${v}`);
+    const name = fc.stringMatching(/^[a-z][a-z_]{0,10}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, secret), { minLength: 1, maxLength: 4 }), (params) => {
+        const text = `upstream said: Cannot POST /mcp?${params.map(([n, v]) => `${n}=${v}`).join('&')} (404)`;
+        expect(redactUrlsInText(text)).not.toContain('S3CR3T');
+      }),
+    );
+  });
+});
+
+describe('redactCredentialsInText', () => {
+  it('redacts Bearer and Basic credentials, keeping the scheme', () => {
+    expect(redactCredentialsInText('token expired: Bearer eyJhbGciOi.x.y')).toBe('token expired: Bearer ***');
+    expect(redactCredentialsInText('authorization: bearer abc123')).toBe('authorization: bearer ***');
+    expect(redactCredentialsInText('Basic dXNlcjpwYXNz= rejected')).toBe('Basic *** rejected');
+  });
+
+  it('leaves ordinary words alone', () => {
+    expect(redactCredentialsInText('the token expired')).toBe('the token expired');
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('replaces every occurrence of each secret, longest first', () => {
+    expect(scrubSecrets('key sk-live-123 and sk-live-123-extra', ['sk-live-123', 'sk-live-123-extra'])).toBe('key *** and ***');
+  });
+
+  it('replaces a short secret only where it stands alone', () => {
+    expect(scrubSecrets('tenant eu in queue', ['eu'])).toBe('tenant *** in queue');
+    expect(scrubSecrets('after 30000 ms', ['0'])).toBe('after 30000 ms');
+  });
+
+  it('ignores empty secrets and treats regex characters literally', () => {
+    expect(scrubSecrets('a.b*c', ['', '.b*'])).toBe('a.b*c');
+    expect(scrubSecrets('x a.b*c y', ['a.b*c'])).toBe('x *** y');
+  });
+});
+
+describe('requestSecrets', () => {
+  it('lists every header value, the credential of an auth header, every env value and long args', () => {
+    expect(
+      requestSecrets({
+        headers: { authorization: 'Bearer tok-123456', 'x-tenant': 'eu' },
+        env: { API_KEY: 'sk-abcdef' },
+        args: ['-y', '--tls', '--api-key=sk-ghijkl'],
+      }),
+    ).toEqual(['Bearer tok-123456', 'tok-123456', 'eu', 'sk-abcdef', '--api-key=sk-ghijkl', 'sk-ghijkl']);
+  });
+
+  it('accepts a request with none of those fields', () => {
+    expect(requestSecrets({})).toEqual([]);
+  });
+});
+
+describe('redactText', () => {
+  it('scrubs secrets, URLs, relative paths with queries and credentials in one pass', () => {
+    expect(
+      redactText('bad key sk-123456 at /mcp?api_key=sk-123456 and https://u:p@h/x, Bearer abcdef', ['sk-123456']),
+    ).toBe('bad key *** at /mcp?api_key=*** and https://***:***@h/x, Bearer ***');
   });
 });

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  UpstreamSessionRegistry,
-  type EvictReason,
-  type RegistryOptions,
-  type RegistrySnapshot,
-  type SessionRequest,
-} from '../src/index.js';
-import { FakeSessionFactory, ManualClock, createConnectionClosedError, type FakeUpstreamClient } from '../src/testing/index.js';
+import { type EvictReason, type RegistrySnapshot } from '../src/index.js';
+import { type HttpSessionRequest as SessionRequest } from '../src/types.js';
+import { createConnectionClosedError } from '../src/testing/index.js';
+import { harness } from './support/harness.js';
 
 // SPEC §4.7: snapshot() returns fresh, plain, JSON-serializable data: workerId, closed, sessions, pending,
 // inFlight, counters, evictionsByReason, a per-upstream breakdown and the entries (SessionInfo).
@@ -40,31 +36,6 @@ function request(downstreamSessionId: string, upstreamId = 'up-1', url = 'http:/
   return { downstreamSessionId, upstreamId, url };
 }
 
-interface Harness {
-  clock: ManualClock;
-  factory: FakeSessionFactory;
-  registry: UpstreamSessionRegistry<FakeUpstreamClient>;
-  close(): Promise<void>;
-}
-
-function setup(options: Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock'> = {}): Harness {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const registry = new UpstreamSessionRegistry({ workerId: 'worker-1', ...options, sessionFactory: factory, clock });
-  return {
-    clock,
-    factory,
-    registry,
-    async close() {
-      const closing = registry.closeAll();
-      await clock.advance(60_000);
-      await closing;
-      expect(factory.open).toBe(0);
-      expect(factory.doubleClosed).toEqual([]);
-    },
-  };
-}
-
 /** Counters with every value 0 except the ones given. */
 function counters(snapshot: RegistrySnapshot, nonZero: Partial<Record<(typeof SPEC_COUNTERS)[number], number>>): void {
   for (const name of SPEC_COUNTERS) expect(snapshot.counters[name], name).toBe(nonZero[name] ?? 0);
@@ -79,7 +50,7 @@ function byReason(nonZero: Partial<Record<EvictReason, number>>): Record<EvictRe
 
 describe('snapshot of a fresh registry', () => {
   it('reports the worker, zero sessions, zero counters and every eviction reason at 0', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     const snapshot = h.registry.snapshot();
     expect(snapshot).toMatchObject({
       workerId: 'worker-1',
@@ -93,23 +64,23 @@ describe('snapshot of a fresh registry', () => {
     for (const name of SPEC_COUNTERS) expect(snapshot.counters[name]).toBe(0);
     expect(Object.values(snapshot.counters).every((v) => v === 0)).toBe(true);
     expect(snapshot.evictionsByReason).toEqual(byReason({}));
-    await h.close();
+    await h.shutdown();
   });
 });
 
 describe('counters', () => {
   it('creates and reuses: one create per key, a reuse per later lease', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     const leases = await Promise.all([h.registry.acquire(request('A')), h.registry.acquire(request('A'))]);
     for (const lease of leases) lease.release();
     (await h.registry.acquire(request('A'))).release();
     (await h.registry.acquire(request('B'))).release();
     counters(h.registry.snapshot(), { creates: 2, reuses: 2 });
-    await h.close();
+    await h.shutdown();
   });
 
   it('createFailures: failed and timed-out creations (not invalid requests)', async () => {
-    const h = setup({ createTimeoutMs: 1_000 });
+    const h = harness({ workerId: 'worker-1', createTimeoutMs: 1_000 });
     h.factory.nextCreate('fail');
     await expect(h.registry.acquire(request('A'))).rejects.toMatchObject({ code: 'CREATE_FAILED' });
     h.factory.nextCreate('hang');
@@ -118,22 +89,22 @@ describe('counters', () => {
     await timingOut;
     await expect(h.registry.acquire(request(''))).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     counters(h.registry.snapshot(), { createFailures: 2 });
-    await h.close();
+    await h.shutdown();
   });
 
   it('createFailures: one shared creation that fails counts once, however many waited for it', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     h.factory.nextCreate({ delayMs: 10, outcome: 'fail' });
     const waiters = Array.from({ length: 5 }, () => h.registry.acquire(request('A')).catch((e: unknown) => e));
     await h.clock.advance(10);
     const errors = await Promise.all(waiters);
     expect(new Set(errors).size).toBe(1);
     counters(h.registry.snapshot(), { createFailures: 1 });
-    await h.close();
+    await h.shutdown();
   });
 
   it('probes and probeFailures: one per chain run, shared by concurrent acquirers', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     (await h.registry.acquire(request('A'))).release();
     await h.clock.advance(60_001);
     const healthy = await Promise.all([h.registry.acquire(request('A')), h.registry.acquire(request('A'))]);
@@ -146,47 +117,47 @@ describe('counters', () => {
     const snapshot = h.registry.snapshot();
     counters(snapshot, { creates: 2, reuses: 2, probes: 2, probeFailures: 1, evictions: 1 });
     expect(snapshot.evictionsByReason).toEqual(byReason({ 'probe-failed': 1 }));
-    await h.close();
+    await h.shutdown();
   });
 
   it('evictions and closeTimeouts: a hung close is abandoned and counted once', async () => {
-    const h = setup({ closeTimeoutMs: 1_000 });
+    const h = harness({ workerId: 'worker-1', closeTimeoutMs: 1_000 });
     (await h.registry.acquire(request('A'))).release();
     (await h.registry.acquire(request('B'))).release();
-    h.factory.created[0]!.closeBehavior = 'hang';
+    h.factory.created[0]!.closeBehavior = 'hang-ignoring-signal';
     const evicting = h.registry.evictUpstream('up-1');
     await h.clock.advance(2_000);
     await expect(evicting).resolves.toBe(2);
     counters(h.registry.snapshot(), { creates: 2, evictions: 2, closeTimeouts: 1 });
-    await h.close();
+    await h.shutdown();
   });
 
   it('a close that fails is counted as an eviction, not as a close timeout', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     (await h.registry.acquire(request('A'))).release();
     h.factory.created[0]!.closeBehavior = 'fail';
     await h.registry.evict(request('A'));
     const snapshot = h.registry.snapshot();
     counters(snapshot, { creates: 1, evictions: 1 });
     expect(snapshot.counters.closeErrors).toBe(1);
-    await h.close();
+    await h.shutdown();
   });
 
   it('notifications: every server notification, list_changed or not', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     (await h.registry.acquire(request('A'))).release();
     const conn = h.factory.created[0]!;
     conn.notify('notifications/tools/list_changed');
     conn.notify('notifications/message', { level: 'info' });
     conn.notify('notifications/resources/updated', { uri: 'x' });
     counters(h.registry.snapshot(), { creates: 1, notifications: 3 });
-    await h.close();
+    await h.shutdown();
   });
 });
 
 describe('evictionsByReason', () => {
   it('counts each reason separately and sums to counters.evictions', async () => {
-    const h = setup({ idleTtlMs: 0 });
+    const h = harness({ workerId: 'worker-1', idleTtlMs: 0 });
     (await h.registry.acquire(request('A'))).release();
     await h.registry.evict(request('A'));
     (await h.registry.acquire(request('A'))).release();
@@ -208,14 +179,14 @@ describe('evictionsByReason', () => {
     );
     expect(Object.values(snapshot.evictionsByReason).reduce((a, b) => a + b, 0)).toBe(snapshot.counters.evictions);
     (await h.registry.acquire(request('F'))).release();
-    await h.close();
+    await h.shutdown();
     const closed = h.registry.snapshot();
     expect(closed.evictionsByReason['close-all']).toBe(1);
     expect(Object.values(closed.evictionsByReason).reduce((a, b) => a + b, 0)).toBe(closed.counters.evictions);
   });
 
   it('counts idle, max-age and capacity', async () => {
-    const h = setup({ idleTtlMs: 1_000, maxAgeMs: 3_000, maxSessions: 1 });
+    const h = harness({ workerId: 'worker-1', idleTtlMs: 1_000, maxAgeMs: 3_000, maxSessions: 1 });
     (await h.registry.acquire(request('A'))).release();
     await h.clock.advance(1_000); // idle
     (await h.registry.acquire(request('A'))).release();
@@ -226,13 +197,13 @@ describe('evictionsByReason', () => {
     }
     await h.clock.flush();
     expect(h.registry.snapshot().evictionsByReason).toEqual(byReason({ idle: 1, capacity: 1, 'max-age': 1 }));
-    await h.close();
+    await h.shutdown();
   });
 });
 
 describe('per-upstream breakdown', () => {
   it('reports sessions, pending creations, open leases and circuit state per upstream', async () => {
-    const h = setup({ circuitBreaker: { failureThreshold: 2, resetMs: 10_000 } });
+    const h = harness({ workerId: 'worker-1', circuitBreaker: { failureThreshold: 2, resetMs: 10_000 } });
     const a1 = await h.registry.acquire(request('A'));
     const a2 = await h.registry.acquire(request('A'));
     (await h.registry.acquire(request('B'))).release();
@@ -268,23 +239,23 @@ describe('per-upstream breakdown', () => {
       pending: 0,
     });
 
-    await h.close();
+    await h.shutdown();
     await Promise.all([pending, pendingToo]);
   });
 
   it('drops an upstream from the breakdown once it has no sessions and a closed circuit', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     (await h.registry.acquire(request('A', 'up-9'))).release();
     expect(h.registry.snapshot().upstreams.map((u) => u.upstreamId)).toEqual(['up-9']);
     await h.registry.evictUpstream('up-9');
     expect(h.registry.snapshot().upstreams).toEqual([]);
-    await h.close();
+    await h.shutdown();
   });
 });
 
 describe('entries', () => {
   it('describes each session with its SessionInfo fields and a sanitized url', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     await h.clock.advance(1_000);
     const lease = await h.registry.acquire({ ...request('A'), transport: 'sse' });
     await h.clock.advance(500);
@@ -300,14 +271,15 @@ describe('entries', () => {
         useCount: 2,
         inFlight: 1,
         state: 'ready',
+        suspect: false,
       },
     ]);
     lease.release();
-    await h.close();
+    await h.shutdown();
   });
 
   it('lists creations in progress, probing sessions and sessions still draining', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     (await h.registry.acquire(request('P'))).release();
     const held = await h.registry.acquire(request('D'));
     await h.clock.advance(60_001);
@@ -329,14 +301,14 @@ describe('entries', () => {
     await h.clock.advance(5_000); // the probe times out, P is recreated
     (await probing).release();
     expect(h.registry.snapshot().entries.map((e) => e.key.downstreamSessionId).sort()).toEqual(['C', 'P']);
-    await h.close();
+    await h.shutdown();
     await creating;
   });
 });
 
 describe('size, inFlight and pending', () => {
   it('size counts live sessions, inFlight open leases, pending creations in progress (shared ones once)', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     const leases = [
       await h.registry.acquire(request('A')),
       await h.registry.acquire(request('A')),
@@ -360,7 +332,7 @@ describe('size, inFlight and pending', () => {
     for (const lease of leases) lease.release();
     leases[0]!.release(); // idempotent: no double count
     expect(h.registry.snapshot()).toMatchObject({ sessions: 3, inFlight: 0, pending: 0 });
-    await h.close();
+    await h.shutdown();
     expect(h.registry.size).toBe(0);
     expect(h.registry.snapshot()).toMatchObject({ closed: true, sessions: 0, inFlight: 0, pending: 0, entries: [] });
   });
@@ -368,7 +340,7 @@ describe('size, inFlight and pending', () => {
 
 describe('plain data, fresh per call', () => {
   it('survives a JSON round trip unchanged (plain data only)', async () => {
-    const h = setup({ circuitBreaker: { failureThreshold: 1, resetMs: 1_000 } });
+    const h = harness({ workerId: 'worker-1', circuitBreaker: { failureThreshold: 1, resetMs: 1_000 } });
     const lease = await h.registry.acquire(request('A'));
     (await h.registry.acquire(request('B', 'up-2'))).release();
     h.factory.script.create = 'fail';
@@ -385,11 +357,11 @@ describe('plain data, fresh per call', () => {
     };
     expect(isPlain(snapshot)).toBe(true);
     lease.release();
-    await h.close();
+    await h.shutdown();
   });
 
   it('returns a fresh object on every call, sharing nothing with the registry or earlier snapshots', async () => {
-    const h = setup();
+    const h = harness({ workerId: 'worker-1' });
     const lease = await h.registry.acquire(request('A'));
     const first = h.registry.snapshot();
     const second = h.registry.snapshot();
@@ -423,6 +395,6 @@ describe('plain data, fresh per call', () => {
     (await h.registry.acquire(request('B'))).release();
     expect(third.sessions).toBe(1);
     expect(third.inFlight).toBe(1);
-    await h.close();
+    await h.shutdown();
   });
 });

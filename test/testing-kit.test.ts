@@ -14,6 +14,7 @@ import {
   createMethodNotFoundError,
   createSessionNotFoundError,
 } from '../src/testing/index.js';
+import { createProcessExitedError, createSpawnFailedError } from '../src/testing/fake-errors.js';
 
 function createRequest(downstreamSessionId = 'A', upstreamId = 'counter', signal = new AbortController().signal): SessionCreateRequest {
   return createSessionCreateRequest({ downstreamSessionId, upstreamId, url: 'http://counter.test/mcp' }, 'streamable-http', signal);
@@ -41,6 +42,43 @@ function track<T>(promise: Promise<T>): { state: 'pending' | 'resolved' | 'rejec
 }
 
 describe('ManualClock', () => {
+  describe('jump: the clock moves without running timers (a VM pause)', () => {
+    it('moves now() and leaves due timers pending until the next advance, which runs them in due order', async () => {
+      const clock = new ManualClock();
+      const fired: [string, number][] = [];
+      clock.setTimeout(() => fired.push(['b', clock.now()]), 200);
+      clock.setTimeout(() => fired.push(['a', clock.now()]), 100);
+      clock.jump(1_000);
+      expect(clock.now()).toBe(1_000);
+      await clock.flush();
+      expect(fired).toEqual([]);
+      await clock.advance(0);
+      expect(fired).toEqual([
+        ['a', 1_000],
+        ['b', 1_000],
+      ]);
+      expect(clock.now()).toBe(1_000);
+    });
+
+    it('schedules new timers from the jumped time', async () => {
+      const clock = new ManualClock();
+      clock.jump(500);
+      let at = -1;
+      clock.setTimeout(() => (at = clock.now()), 100);
+      await clock.advance(99);
+      expect(at).toBe(-1);
+      await clock.advance(1);
+      expect(at).toBe(600);
+    });
+
+    it('rejects a negative or non-finite jump', () => {
+      const clock = new ManualClock();
+      expect(() => clock.jump(-1)).toThrow(RangeError);
+      expect(() => clock.jump(Number.NaN)).toThrow(RangeError);
+      expect(clock.now()).toBe(0);
+    });
+  });
+
   it('starts at startMs (default 0) and only moves when advanced', async () => {
     expect(new ManualClock().now()).toBe(0);
     const clock = new ManualClock(1_000);
@@ -590,9 +628,24 @@ describe('FakeSessionFactory', () => {
       expect(factory.open).toBe(0);
     });
 
-    it("'hang' never settles, even when the close signal fires", async () => {
+    it("'hang' means what it means for create: waits, then rejects with the signal's reason when it fires", async () => {
       const factory = new FakeSessionFactory();
       factory.script.close = 'hang';
+      const connection = await factory.create(createRequest(), recordEvents());
+      const controller = new AbortController();
+      const outcome = track(connection.close(controller.signal));
+      await new ManualClock().flush();
+      expect(outcome.state).toBe('pending');
+      const reason = new Error('grace window ended');
+      controller.abort(reason);
+      await new ManualClock().flush();
+      expect(outcome).toMatchObject({ state: 'rejected', error: reason });
+      expect(connection.closeSettled).toBe(true);
+    });
+
+    it("'hang-ignoring-signal' never settles, even when the close signal fires (as for create)", async () => {
+      const factory = new FakeSessionFactory();
+      factory.script.close = 'hang-ignoring-signal';
       const connection = await factory.create(createRequest(), recordEvents());
       const controller = new AbortController();
       const outcome = track(connection.close(controller.signal));
@@ -655,6 +708,71 @@ describe('FakeSessionFactory', () => {
     expect(connection.closed).toBe(false);
     expect(factory.open).toBe(1);
     await expect(connection.client.ping()).rejects.toMatchObject({ code: -32000 });
+  });
+
+  it('exit() reports a stdio-like process exit: events.closed with a process_exited error', async () => {
+    const { classifyError, isTransportError } = await import('../src/classify/index.js');
+    const factory = new FakeSessionFactory();
+    const events = recordEvents();
+    const connection = await factory.create(createRequest(), events);
+    connection.exit();
+    expect(connection.dropped).toBe(true);
+    const [reason] = events.closedWith;
+    expect(classifyError(reason)).toBe('process_exited');
+    expect(isTransportError(reason)).toBe(true);
+    expect(reason).toMatchObject({ exitCode: 1, signalCode: null });
+    const killed = await factory.create(createRequest('B'), events);
+    killed.exit(createProcessExitedError('srv', null, 'SIGKILL'));
+    expect(events.closedWith[1]).toMatchObject({ exitCode: null, signalCode: 'SIGKILL', message: expect.stringMatching(/SIGKILL/) as unknown });
+  });
+
+  it('a failed spawn is scripted with createSpawnFailedError', async () => {
+    const { classifyError } = await import('../src/classify/index.js');
+    const factory = new FakeSessionFactory();
+    factory.nextCreate(createSpawnFailedError('missing-server'));
+    const error: unknown = await factory.create(createRequest(), recordEvents()).catch((e: unknown) => e);
+    expect(classifyError(error)).toBe('spawn_failed');
+  });
+
+  describe('script.connection: what each connection says about itself', () => {
+    it('has no era, no own probe and is proven by default', async () => {
+      const factory = new FakeSessionFactory();
+      const connection = await factory.create(createRequest(), recordEvents());
+      expect(connection.era).toBeUndefined();
+      expect(connection.unproven).toBeUndefined();
+      expect(connection.probe).toBeUndefined();
+      expect('probe' in connection && typeof connection.probe === 'function').toBe(false);
+    });
+
+    it('sets era, protocolVersion and unproven on new connections', async () => {
+      const factory = new FakeSessionFactory();
+      factory.script.connection = { era: 'modern', protocolVersion: '2026-07-28', unproven: true };
+      const modern = await factory.create(createRequest('A'), recordEvents());
+      factory.script.connection = {};
+      const plain = await factory.create(createRequest('B'), recordEvents());
+      expect(modern).toMatchObject({ era: 'modern', protocolVersion: '2026-07-28', unproven: true });
+      expect(plain.era).toBeUndefined();
+    });
+
+    it('gives connections their own probe, recording each call', async () => {
+      const factory = new FakeSessionFactory();
+      factory.script.connection = {
+        probe: (_options, connection) =>
+          connection.id === 1
+            ? { healthy: true, method: 'server/discover' }
+            : { healthy: false, method: 'server/discover', error: new Error('unhealthy') },
+      };
+      const connection = await factory.create(createRequest(), recordEvents());
+      const signal = new AbortController().signal;
+      await expect(connection.probe?.({ probes: ['ping'], timeoutMs: 100, signal })).resolves.toMatchObject({
+        healthy: true,
+        method: 'server/discover',
+      });
+      expect(connection.probeCalls).toEqual([{ probes: ['ping'], timeoutMs: 100, signal }]);
+      factory.script.connection = { probe: { healthy: true, method: 'server/discover' } };
+      const fixed = await factory.create(createRequest('B'), recordEvents());
+      await expect(fixed.probe?.({ probes: [], timeoutMs: 1, signal })).resolves.toEqual({ healthy: true, method: 'server/discover' });
+    });
   });
 
   it('notify forwards a server notification to events.notification', async () => {

@@ -5,9 +5,11 @@ import {
   UpstreamSessionRegistry,
   downstreamSessionIdFromHeaders,
   type RegistryOptions,
-  type SessionRequest,
 } from '../src/index.js';
-import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src/testing/index.js';
+import { http } from './support/track.js';
+import { type HttpSessionRequest as SessionRequest } from '../src/types.js';
+import { FakeSessionFactory, type FakeUpstreamClient } from '../src/testing/index.js';
+import { harness, type Harness } from './support/harness.js';
 
 // SPEC §7: input rules. Bad input is rejected with InvalidRequestError (or InvalidOptionsError from the
 // constructor) before anything is created: no factory call, no entry, no leak.
@@ -15,31 +17,13 @@ import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../src
 const URL_OK = 'http://127.0.0.1:9/mcp';
 const BASE: SessionRequest = { downstreamSessionId: 'down-1', upstreamId: 'up-1', url: URL_OK };
 
-interface Harness {
-  clock: ManualClock;
-  factory: FakeSessionFactory;
-  registry: UpstreamSessionRegistry<FakeUpstreamClient>;
-}
-
+/** The harness of the running test, shut down (and checked for leaks) after it. */
 let current: Harness | undefined;
 
-function setup(options: Omit<RegistryOptions<FakeUpstreamClient>, 'sessionFactory' | 'clock'> = {}): Harness {
-  const clock = new ManualClock();
-  const factory = new FakeSessionFactory({ clock });
-  const registry = new UpstreamSessionRegistry({ ...options, sessionFactory: factory, clock });
-  current = { clock, factory, registry };
-  return current;
-}
-
 afterEach(async () => {
-  if (current === undefined) return;
-  const { clock, factory, registry } = current;
+  const h = current;
   current = undefined;
-  const closing = registry.closeAll();
-  await clock.advance(10_000);
-  await closing;
-  expect(factory.open).toBe(0);
-  expect(factory.doubleClosed).toEqual([]);
+  await h?.shutdown();
 });
 
 /** Asserts that nothing at all was created or recorded. */
@@ -90,14 +74,14 @@ describe('session ids (downstreamSessionId, upstreamId): 1–256 visible ASCII c
   for (const field of ['downstreamSessionId', 'upstreamId'] as const) {
     for (const [label, value] of BAD_IDS) {
       it(`rejects a ${field} that is ${label} and creates nothing`, async () => {
-        const h = setup();
+        const h = (current = harness());
         await rejectsInvalid(h.registry.acquire(withField(field, value)), field);
         expectNothingCreated(h);
       });
     }
 
     it(`accepts a ${field} of exactly 256 visible ASCII characters, and of one character`, async () => {
-      const h = setup();
+      const h = (current = harness());
       const long = '!'.repeat(128) + '~'.repeat(128);
       const leaseA = await h.registry.acquire(withField(field, long));
       const leaseB = await h.registry.acquire(withField(field, 'x'));
@@ -109,14 +93,14 @@ describe('session ids (downstreamSessionId, upstreamId): 1–256 visible ASCII c
   }
 
   it('rejects a request that is not an object (field `request`)', async () => {
-    const h = setup();
+    const h = (current = harness());
     await rejectsInvalid(h.registry.acquire(null as unknown as SessionRequest), 'request');
     await rejectsInvalid(h.registry.acquire('down-1' as unknown as SessionRequest), 'request');
     expectNothingCreated(h);
   });
 
   it('rejects bad ids passed to withSession without calling fn', async () => {
-    const h = setup();
+    const h = (current = harness());
     let called = false;
     await rejectsInvalid(
       h.registry.withSession(withField('upstreamId', ''), () => {
@@ -137,7 +121,7 @@ describe('url: must parse as a URL', () => {
     ['an unterminated IPv6 host', 'http://[::1/mcp'],
   ] as const) {
     it(`rejects a url that is ${label} and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire(withField('url', value)), 'url');
       expectNothingCreated(h);
     });
@@ -150,14 +134,14 @@ describe('url: must parse as a URL', () => {
     ['null', null],
   ] as const) {
     it(`rejects a url that is ${label} (not a string) and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire(withField('url', value)), 'url');
       expectNothingCreated(h);
     });
   }
 
   it('rejects a bad url for a key that already has a session, and leaves that session in place', async () => {
-    const h = setup();
+    const h = (current = harness());
     (await h.registry.acquire(BASE)).release();
     await rejectsInvalid(h.registry.acquire(withField('url', 'not a url')), 'url');
     expect(h.factory.createCalls).toBe(1);
@@ -175,7 +159,7 @@ describe('headers: string values without CR, LF or NUL, valid names, a plain obj
     ['NUL', 'Bearer abc\0def'],
   ] as const) {
     it(`rejects a header value containing ${label} and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       const error = await rejectsInvalid(h.registry.acquire({ ...BASE, headers: { authorization: value } }), 'headers');
       expect(error.message).toContain('authorization');
       expect(error.message).not.toContain('Bearer');
@@ -191,7 +175,7 @@ describe('headers: string values without CR, LF or NUL, valid names, a plain obj
     ['an object', { v: 'x' }],
   ] as const) {
     it(`rejects a header value that is ${label} (not a string) and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       const headers = { 'x-trace': value } as unknown as Record<string, string>;
       await rejectsInvalid(h.registry.acquire({ ...BASE, headers }), 'headers');
       expectNothingCreated(h);
@@ -207,7 +191,7 @@ describe('headers: string values without CR, LF or NUL, valid names, a plain obj
     ['containing a slash', 'x/trace'],
   ] as const) {
     it(`rejects a header name that is ${label} (not an HTTP token) and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire({ ...BASE, headers: { [name]: 'v' } }), 'headers');
       expectNothingCreated(h);
     });
@@ -220,16 +204,16 @@ describe('headers: string values without CR, LF or NUL, valid names, a plain obj
     ['a number', 7],
   ] as const) {
     it(`rejects headers that are ${label} (not a plain object) and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire(withField('headers', value)), 'headers');
       expectNothingCreated(h);
     });
   }
 
   it('accepts empty headers and header values with tabs, spaces and visible text', async () => {
-    const h = setup();
+    const h = (current = harness());
     const lease = await h.registry.acquire({ ...BASE, headers: { 'x-a': '', 'x-b': 'a\tb c=d; e' } });
-    expect(h.factory.requests[0]!.headers).toEqual({ 'x-a': '', 'x-b': 'a\tb c=d; e' });
+    expect(http(h.factory.requests)[0]!.headers).toEqual({ 'x-a': '', 'x-b': 'a\tb c=d; e' });
     lease.release();
   });
 });
@@ -243,7 +227,7 @@ describe('transport, fingerprint and signal types', () => {
     ['null', null],
   ] as const) {
     it(`rejects a transport that is ${label} and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire(withField('transport', value)), 'transport');
       expectNothingCreated(h);
     });
@@ -255,7 +239,7 @@ describe('transport, fingerprint and signal types', () => {
     ['null', null],
   ] as const) {
     it(`rejects a fingerprint that is ${label} (not a string) and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire(withField('fingerprint', value)), 'fingerprint');
       expectNothingCreated(h);
     });
@@ -268,14 +252,14 @@ describe('transport, fingerprint and signal types', () => {
     ['null', null],
   ] as const) {
     it(`rejects a signal that is ${label} (not an AbortSignal) and creates nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       await rejectsInvalid(h.registry.acquire(withField('signal', value)), 'signal');
       expectNothingCreated(h);
     });
   }
 
   it('accepts both transports and a string fingerprint', async () => {
-    const h = setup();
+    const h = (current = harness());
     const a = await h.registry.acquire({ ...BASE, transport: 'sse', fingerprint: 'v1' });
     const b = await h.registry.acquire({ ...BASE, upstreamId: 'up-2', transport: 'streamable-http' });
     expect(h.factory.requests.map((r) => r.transport)).toEqual(['sse', 'streamable-http']);
@@ -309,13 +293,13 @@ describe('headers the factory sees: copied, lower-cased, internal and hop-by-hop
   for (const name of REMOVED) {
     it(`removes \`${name}\` in any case before the factory sees it`, async () => {
       for (const [i, spelling] of spellings(name).entries()) {
-        const h = setup();
+        const h = (current = harness());
         const lease = await h.registry.acquire({
           ...BASE,
           downstreamSessionId: `down-${i}`,
           headers: { [spelling]: 'value', Authorization: 'Bearer t' },
         });
-        expect(h.factory.requests[0]!.headers).toEqual({ authorization: 'Bearer t' });
+        expect(http(h.factory.requests)[0]!.headers).toEqual({ authorization: 'Bearer t' });
         lease.release();
         const closing = h.registry.closeAll();
         await h.clock.advance(10_000);
@@ -326,12 +310,12 @@ describe('headers the factory sees: copied, lower-cased, internal and hop-by-hop
   }
 
   it('lower-cases header names and keeps their values exactly', async () => {
-    const h = setup();
+    const h = (current = harness());
     const lease = await h.registry.acquire({
       ...BASE,
       headers: { Authorization: 'Bearer AbC', 'X-Tenant-ID': 'Tenant-7', accept: 'application/json' },
     });
-    expect(h.factory.requests[0]!.headers).toEqual({
+    expect(http(h.factory.requests)[0]!.headers).toEqual({
       authorization: 'Bearer AbC',
       'x-tenant-id': 'Tenant-7',
       accept: 'application/json',
@@ -340,9 +324,9 @@ describe('headers the factory sees: copied, lower-cased, internal and hop-by-hop
   });
 
   it('hands the factory a frozen SessionCreateRequest with frozen headers', async () => {
-    const h = setup();
+    const h = (current = harness());
     const lease = await h.registry.acquire({ ...BASE, headers: { authorization: 'Bearer t' } });
-    const request = h.factory.requests[0]!;
+    const request = http(h.factory.requests)[0]!;
     expect(Object.isFrozen(request)).toBe(true);
     expect(Object.isFrozen(request.headers)).toBe(true);
     expect(request).toMatchObject({ downstreamSessionId: 'down-1', upstreamId: 'up-1', url: URL_OK, transport: 'streamable-http' });
@@ -357,28 +341,28 @@ describe('headers the factory sees: copied, lower-cased, internal and hop-by-hop
   });
 
   it('gives the factory headers even when the caller sent none', async () => {
-    const h = setup();
+    const h = (current = harness());
     const lease = await h.registry.acquire(BASE);
-    expect(h.factory.requests[0]!.headers).toEqual({});
-    expect(Object.isFrozen(h.factory.requests[0]!.headers)).toBe(true);
+    expect(http(h.factory.requests)[0]!.headers).toEqual({});
+    expect(Object.isFrozen(http(h.factory.requests)[0]!.headers)).toBe(true);
     lease.release();
   });
 
   it("copies the caller's headers: changing them after acquire changes nothing the factory sees", async () => {
-    const h = setup();
+    const h = (current = harness());
     const headers: Record<string, string> = { authorization: 'Bearer before' };
     const acquiring = h.registry.acquire({ ...BASE, headers });
     headers.authorization = 'Bearer after';
     headers['x-added'] = 'late';
     const lease = await acquiring;
-    expect(h.factory.requests[0]!.headers).toEqual({ authorization: 'Bearer before' });
-    expect(h.factory.requests[0]!.headers).not.toBe(headers);
+    expect(http(h.factory.requests)[0]!.headers).toEqual({ authorization: 'Bearer before' });
+    expect(http(h.factory.requests)[0]!.headers).not.toBe(headers);
     expect(headers).toEqual({ authorization: 'Bearer after', 'x-added': 'late' }); // the caller's object is untouched
     lease.release();
   });
 
   it('does not mutate or freeze the caller’s request or headers', async () => {
-    const h = setup();
+    const h = (current = harness());
     const headers = { Connection: 'keep-alive', Authorization: 'Bearer t' };
     const request = { ...BASE, headers };
     const lease = await h.registry.acquire(request);
@@ -392,7 +376,7 @@ describe('headers the factory sees: copied, lower-cased, internal and hop-by-hop
 describe('ids passed to evict, evictSession, evictUpstream and route', () => {
   for (const [label, value] of BAD_IDS) {
     it(`rejects an id that is ${label} everywhere, and evicts nothing`, async () => {
-      const h = setup();
+      const h = (current = harness());
       (await h.registry.acquire(BASE)).release();
       await rejectsInvalid(h.registry.evict({ downstreamSessionId: value, upstreamId: 'up-1' } as never), 'downstreamSessionId');
       await rejectsInvalid(h.registry.evict({ downstreamSessionId: 'down-1', upstreamId: value } as never), 'upstreamId');
@@ -406,13 +390,13 @@ describe('ids passed to evict, evictSession, evictUpstream and route', () => {
   }
 
   it('rejects an evict key that is not an object', async () => {
-    const h = setup();
+    const h = (current = harness());
     await rejectsInvalid(h.registry.evict(null as never), 'request');
     await rejectsInvalid(h.registry.evict('down-1' as never), 'request');
   });
 
   it('accepts valid ids that have no sessions: evict → false, evictSession/evictUpstream → 0, route → local', async () => {
-    const h = setup();
+    const h = (current = harness());
     await expect(h.registry.evict({ downstreamSessionId: 'nobody', upstreamId: 'nothing' })).resolves.toBe(false);
     await expect(h.registry.evictSession('nobody')).resolves.toBe(0);
     await expect(h.registry.evictUpstream('nothing')).resolves.toBe(0);
@@ -622,7 +606,7 @@ describe('registry options: invalid values throw InvalidOptionsError naming the 
 
 describe('zero where it means "off" or "at once"', () => {
   it('idleTtlMs 0 turns idle eviction off', async () => {
-    const h = setup({ idleTtlMs: 0, idleValidationMs: 0 });
+    const h = (current = harness({ idleTtlMs: 0, idleValidationMs: 0 }));
     (await h.registry.acquire(BASE)).release();
     await h.clock.advance(365 * 24 * 3_600_000);
     expect(h.registry.size).toBe(1);
@@ -630,7 +614,7 @@ describe('zero where it means "off" or "at once"', () => {
   });
 
   it('maxAgeMs 0 turns age eviction off', async () => {
-    const h = setup({ maxAgeMs: 0, idleTtlMs: 0 });
+    const h = (current = harness({ maxAgeMs: 0, idleTtlMs: 0 }));
     const lease = await h.registry.acquire(BASE);
     await h.clock.advance(30 * 24 * 3_600_000);
     lease.release();
@@ -640,7 +624,7 @@ describe('zero where it means "off" or "at once"', () => {
   });
 
   it('idleValidationMs 0 probes every reuse after any idle time', async () => {
-    const h = setup({ idleValidationMs: 0 });
+    const h = (current = harness({ idleValidationMs: 0 }));
     (await h.registry.acquire(BASE)).release();
     (await h.registry.acquire(BASE)).release(); // same instant: not idle at all
     expect(h.registry.snapshot().counters.probes).toBe(0);
@@ -707,9 +691,162 @@ describe('downstreamSessionIdFromHeaders', () => {
   it('accepts a 256-character id of visible ASCII, the same rule acquire enforces', async () => {
     const id = '!'.repeat(200) + '~'.repeat(56);
     expect(downstreamSessionIdFromHeaders({ 'mcp-session-id': id })).toBe(id);
-    const h = setup();
+    const h = (current = harness());
     const lease = await h.registry.acquire({ ...BASE, downstreamSessionId: downstreamSessionIdFromHeaders({ 'mcp-session-id': id })! });
     expect(lease.info.key.downstreamSessionId).toBe(id);
+    lease.release();
+  });
+});
+
+describe('header values fetch cannot send are rejected before anything is created', () => {
+  for (const [label, value] of [
+    ['a code point above 0xFF (李雷)', '李雷'],
+    ['a code point above 0xFF (tok€n)', 'tok€n'],
+    ['a control character (\\x01)', 'a\x01b'],
+    ['DEL (\\x7f)', 'a\x7fb'],
+    ['a C1 control character (\\x85)', 'a\x85b'],
+  ] as const) {
+    it(`rejects a header value with ${label}, naming the header and never the value`, async () => {
+      const h = (current = harness());
+      const error = await rejectsInvalid(h.registry.acquire({ ...BASE, headers: { 'x-user': value } }), 'headers');
+      expect(error.message).toContain('x-user');
+      expect(error.message).not.toContain(value);
+      expectNothingCreated(h);
+    });
+  }
+
+  it('accepts horizontal tab and Latin-1 characters', async () => {
+    const h = (current = harness());
+    const lease = await h.registry.acquire({ ...BASE, headers: { 'x-name': 'Zoë\tMüller' } });
+    expect(http(h.factory.requests)[0]!.headers['x-name']).toBe('Zoë\tMüller');
+    lease.release();
+  });
+
+  it('rejects such a value on reuse too', async () => {
+    const h = (current = harness());
+    (await h.registry.acquire(BASE)).release();
+    await rejectsInvalid(h.registry.acquire({ ...BASE, headers: { authorization: 'Bearer 李' } }), 'headers');
+    expect(h.factory.createCalls).toBe(1);
+  });
+});
+
+describe('withSession checks its callback before anything is created', () => {
+  for (const [label, value] of [
+    ['undefined', undefined],
+    ['null', null],
+    ['a string', 'listTools'],
+    ['an object', { call: () => undefined }],
+  ] as const) {
+    it(`rejects fn that is ${label} with InvalidRequestError`, async () => {
+      const h = (current = harness());
+      const fn = value as unknown as (client: FakeUpstreamClient) => unknown;
+      await rejectsInvalid(h.registry.withSession(BASE, fn), 'fn');
+      expectNothingCreated(h);
+    });
+  }
+});
+
+describe('stdio requests: command, args, env, cwd', () => {
+  const STDIO = { downstreamSessionId: 'down-1', upstreamId: 'fs', transport: 'stdio' as const, command: '/usr/local/bin/mcp-server-fs' };
+
+  for (const [label, field, patch] of [
+    ['an empty command', 'command', { command: '' }],
+    ['a command that is not a string', 'command', { command: 7 }],
+    ['a command with NUL', 'command', { command: 'node\0x' }],
+    ['args that are not an array', 'args', { args: '--root /' }],
+    ['an arg that is not a string', 'args', { args: ['ok', 3] }],
+    ['an arg with NUL', 'args', { args: ['a\0b'] }],
+    ['env that is not a plain object', 'env', { env: new Map() }],
+    ['an env name that is not a shell name', 'env', { env: { '1BAD': 'x' } }],
+    ['an env value that is not a string', 'env', { env: { TOKEN: 1 } }],
+    ['an env value with NUL', 'env', { env: { TOKEN: 'a\0b' } }],
+    ['a cwd that is not a string', 'cwd', { cwd: 1 }],
+    ['a url on a stdio request', 'url', { url: URL_OK }],
+    ['headers on a stdio request', 'headers', { headers: {} }],
+  ] as const) {
+    it(`rejects ${label} and creates nothing`, async () => {
+      const h = (current = harness());
+      await rejectsInvalid(h.registry.acquire({ ...STDIO, ...patch } as unknown as SessionRequest), field);
+      expectNothingCreated(h);
+    });
+  }
+
+  for (const field of ['command', 'args', 'env', 'cwd'] as const) {
+    it(`rejects ${field} on an HTTP request`, async () => {
+      const h = (current = harness());
+      await rejectsInvalid(h.registry.acquire(withField(field, field === 'args' ? [] : field === 'env' ? {} : 'x')), field);
+      expectNothingCreated(h);
+    });
+  }
+
+  it('hands the factory a frozen stdio create request and shows only the command base name', async () => {
+    const h = (current = harness());
+    const lease = await h.registry.acquire({ ...STDIO, args: ['--token', 'sk-secret-123'], env: { API_KEY: 'k-987654' }, cwd: '/srv' });
+    const created = h.factory.requests[0]!;
+    expect(created).toMatchObject({ transport: 'stdio', command: STDIO.command, args: ['--token', 'sk-secret-123'], env: { API_KEY: 'k-987654' }, cwd: '/srv' });
+    expect(Object.isFrozen(created)).toBe(true);
+    if (created.transport === 'stdio') {
+      expect(Object.isFrozen(created.args)).toBe(true);
+      expect(Object.isFrozen(created.env)).toBe(true);
+    }
+    expect(lease.info).toMatchObject({ transport: 'stdio', command: 'mcp-server-fs' });
+    expect(lease.info.url).toBeUndefined();
+    const text = JSON.stringify([h.registry.snapshot(), lease.info]);
+    for (const secret of ['sk-secret-123', 'k-987654', '/usr/local/bin', '/srv']) expect(text).not.toContain(secret);
+    lease.release();
+  });
+
+  it('reuses a stdio session for the same command, args and cwd, and replaces it when they change (env is not part of it)', async () => {
+    const h = (current = harness());
+    const base = { ...STDIO, args: ['a'] } as unknown as SessionRequest;
+    (await h.registry.acquire(base)).release();
+    (await h.registry.acquire({ ...base, env: { X: 'changed' } } as unknown as SessionRequest)).release();
+    expect(h.factory.createCalls).toBe(1);
+    (await h.registry.acquire({ ...base, args: ['b'] } as unknown as SessionRequest)).release();
+    expect(h.factory.createCalls).toBe(2);
+    (await h.registry.acquire({ ...base, args: ['b'], cwd: '/tmp' } as unknown as SessionRequest)).release();
+    expect(h.factory.createCalls).toBe(3);
+  });
+});
+
+describe('clientCapabilities and principal', () => {
+  for (const [label, value] of [
+    ['an array', []],
+    ['a string', 'sampling'],
+    ['a class instance', new Date()],
+    ['an object holding a function', { sampling: () => undefined }],
+    ['an object holding NaN', { n: Number.NaN }],
+  ] as const) {
+    it(`rejects clientCapabilities that is ${label}`, async () => {
+      const h = (current = harness());
+      await rejectsInvalid(h.registry.acquire(withField('clientCapabilities', value)), 'clientCapabilities');
+      expectNothingCreated(h);
+    });
+  }
+
+  for (const [label, value] of [
+    ['empty', ''],
+    ['257 characters long', 'p'.repeat(257)],
+    ['containing a space', 'tenant a'],
+    ['a number', 1],
+  ] as const) {
+    it(`rejects a principal that is ${label}`, async () => {
+      const h = (current = harness());
+      await rejectsInvalid(h.registry.acquire(withField('principal', value)), 'principal');
+      expectNothingCreated(h);
+    });
+  }
+
+  it('passes a deep-frozen copy of clientCapabilities and the principal to the factory', async () => {
+    const h = (current = harness());
+    const capabilities = { sampling: {}, elicitation: { form: { fields: ['a'] } } };
+    const lease = await h.registry.acquire({ ...BASE, clientCapabilities: capabilities, principal: 'tenant-7' });
+    const created = h.factory.requests[0]!;
+    expect(created.clientCapabilities).toEqual(capabilities);
+    expect(created.clientCapabilities).not.toBe(capabilities);
+    expect(Object.isFrozen(created.clientCapabilities)).toBe(true);
+    expect(Object.isFrozen((created.clientCapabilities as { elicitation: { form: object } }).elicitation.form)).toBe(true);
+    expect(created.principal).toBe('tenant-7');
     lease.release();
   });
 });

@@ -14,7 +14,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /** Messages the server sends to its parent. */
-export type CounterServerMessage = { port: number } | { sessions: number };
+export type CounterServerMessage = { port: number } | { sessions: number; streams: number };
 
 function counterServer(): McpServer {
   const server = new McpServer({ name: 'bench-counter', version: '1.0.0' });
@@ -42,8 +42,16 @@ function notFound(res: ServerResponse): void {
 }
 
 const sessions = new Map<string, StreamableHTTPServerTransport>();
+/** Open standalone GET event streams. */
+let streams = 0;
 
 const http = createServer((req, res) => {
+  if (req.method === 'GET') {
+    streams += 1;
+    res.once('close', () => {
+      streams -= 1;
+    });
+  }
   void (async () => {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     const header = req.headers['mcp-session-id'];
@@ -85,12 +93,17 @@ async function closeEverything(): Promise<void> {
   if (process.connected) process.disconnect();
 }
 
+// Longer than undici's 4 s client keep-alive (with slack for a loaded machine's late timers), so the client
+// always drops an idle socket first and never reuses one the server is closing ("other side closed").
+http.keepAliveTimeout = 65_000;
+http.headersTimeout = 66_000;
+
 http.listen(0, '127.0.0.1', () => {
   const { port } = http.address() as AddressInfo;
   process.send?.({ port } satisfies CounterServerMessage);
 });
 process.on('message', (message) => {
-  if (message === 'sessions') process.send?.({ sessions: sessions.size } satisfies CounterServerMessage);
+  if (message === 'sessions') process.send?.({ sessions: sessions.size, streams } satisfies CounterServerMessage);
   if (message === 'close') void shutdown();
 });
 process.on('disconnect', () => void shutdown().finally(() => process.exit(0)));

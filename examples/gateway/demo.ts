@@ -1,8 +1,8 @@
 /**
  * `npm run demo`: a stateful counter upstream, the gateway from ./gateway.ts, and two downstream MCP clients
  * (think: two chat tabs of one user), all on 127.0.0.1. Shows that each downstream session gets its own
- * upstream session (A=5, B=3: ContextForge #4205 cannot happen), that calls reuse it, and that a downstream
- * DELETE evicts it.
+ * upstream session (A=5, B=3: ContextForge #4205 cannot happen), that calls reuse it, that a downstream
+ * DELETE evicts it, and a few lines of the gateway's `/metrics`. The whole relay: `relay-demo.ts`.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -34,7 +34,7 @@ async function call(client: Client, tool: 'increment' | 'get'): Promise<string> 
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const upstream = await startCounterUpstream();
-  const gateway = await startGateway({ upstreamId: 'counter', upstreamUrl: upstream.url });
+  const gateway = await startGateway({ upstream: { id: 'counter', url: upstream.url } });
   const { registry } = gateway;
   registry.on('session:evicted', ({ key, reason }) =>
     console.log(`  registry: evicted ${short(key.downstreamSessionId)} → ${key.upstreamId} (reason: ${reason})`),
@@ -77,10 +77,19 @@ async function main(): Promise<void> {
     );
   }
 
-  console.log('\nB disconnects: HTTP DELETE to the gateway');
+  console.log('\nB disconnects: HTTP DELETE to the gateway (answered at once; the upstream close runs after)');
   const before = upstream.liveSessions;
+  const upstreamClosed = new Promise<void>((resolve) => upstream.events.once('session-closed', () => resolve()));
   await b.transport.terminateSession();
+  await upstreamClosed;
   console.log(`  upstream live sessions: ${before} → ${upstream.liveSessions}\n`);
+
+  console.log(`The gateway's /metrics (a few lines)`);
+  const metrics = await fetch(new URL('/metrics', gateway.url));
+  const lines = (await metrics.text()).split('\n').filter((line) => /^mcp_upstream_session_(creates|reuses|evictions)/.test(line));
+  for (const line of lines.slice(0, 6)) console.log(`  ${line}`);
+  if (lines.length === 0) console.log(`  (HTTP ${metrics.status}: no metrics yet)`);
+  console.log('');
 
   console.log('Shutting down');
   await Promise.all([a.client.close(), b.client.close()]);

@@ -129,6 +129,22 @@ export class InMemoryAffinityStore implements AffinityStore {
     });
   }
 
+  /**
+   * Forgets every claim and heartbeat at once, as a store that lost its data does (a Redis restarted without
+   * persistence, `FLUSHALL`, maxmemory eviction). For tests of what workers do after such a loss.
+   *
+   * @example
+   * ```ts
+   * await registry.route('session-1');
+   * store.clear(); // the claim and this worker's heartbeat are gone; the worker must not be seen as dead
+   * ```
+   */
+  clear(): void {
+    this.#claims.clear();
+    this.#heartbeats.clear();
+    this.#sweepAt = SWEEP_FLOOR;
+  }
+
   /** Runs a synchronous (hence atomic) operation; validation errors become rejections, as in any store. */
   #run<T>(operation: () => T): Promise<T> {
     return new Promise<T>((resolve) => {

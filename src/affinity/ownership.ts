@@ -1,8 +1,10 @@
 import pLimit from 'p-limit';
+import { withDeadline } from '../async.js';
 import { type Clock } from '../clock.js';
-import { NotOwnerError } from '../errors.js';
+import { NotOwnerError, StoreTimeoutError } from '../errors.js';
 import { type AffinityErrorEvent } from '../events.js';
-import { type Logger } from '../logger.js';
+import { type LogFields, type Logger } from '../logger.js';
+import { redactText } from '../sanitize.js';
 import { type AffinityStore, type RouteDecision } from './store.js';
 import { MAX_TTL_MS } from './validate.js';
 
@@ -35,14 +37,6 @@ export const DEFAULT_STORE_CONCURRENCY = 16;
 /** Claim/alive/reclaim rounds `route` tries before it settles for the owner it last saw. */
 const MAX_ROUTE_ROUNDS = 3;
 
-/** A store call that did not settle within `storeTimeoutMs`. */
-class StoreTimeoutError extends Error {
-  constructor(operation: string, timeoutMs: number) {
-    super(`Affinity store ${operation} did not settle within ${timeoutMs} ms`);
-    this.name = 'StoreTimeoutError';
-  }
-}
-
 const noop = (): void => undefined;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight (p-limit); skips the rest once `stopped()`. */
@@ -56,9 +50,34 @@ async function forEachLimit<T>(
   await Promise.all(items.map((item) => run(() => (stopped() ? undefined : fn(item)))));
 }
 
+/** Log fields of a store error, with URLs (a `redis://user:pass@…` in an ioredis message) and credentials redacted. */
 function errorFields(error: unknown): { errorName: string; errorMessage: string } {
-  if (error instanceof Error) return { errorName: error.name, errorMessage: error.message };
-  return { errorName: typeof error, errorMessage: String(error) };
+  try {
+    if (error instanceof Error) return { errorName: String(error.name), errorMessage: redactText(String(error.message)) };
+    return { errorName: typeof error, errorMessage: typeof error === 'string' ? redactText(error) : typeof error };
+  } catch {
+    return { errorName: 'unknown', errorMessage: 'unreadable error' };
+  }
+}
+
+/**
+ * The error as `affinity:error` emits it: itself when its message is already safe, else a copy with the message
+ * redacted (same `name` and `code`), the original as `cause` — raw causes are the host's to redact.
+ */
+function redactedError(error: unknown): unknown {
+  try {
+    if (!(error instanceof Error)) return typeof error === 'string' ? redactText(error) : error;
+    const message = String(error.message);
+    const safe = redactText(message);
+    if (safe === message) return error;
+    const copy = new Error(safe, { cause: error });
+    copy.name = String(error.name);
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' || typeof code === 'number') Object.assign(copy, { code });
+    return copy;
+  } catch {
+    return error;
+  }
 }
 
 /**
@@ -68,13 +87,20 @@ function errorFields(error: unknown): { errorName: string; errorMessage: string 
  * Nothing about ownership is cached: every {@link Ownership.route} and {@link Ownership.ensureLocal} asks
  * the store, so two workers never both believe they own one downstream session because of stale local
  * state. Store failures (rejections and calls slower than `storeTimeoutMs`) fail open: the session is
- * treated as local, `onError` is called and a warning is logged. Timers go through the {@link Clock}
- * (`systemClock` unrefs them), so heartbeats never keep the process alive.
+ * treated as local, `onError` is called and a warning is logged (URLs and credentials in the store's error
+ * message redacted). A logger or `onError` hook that throws never changes a decision and never causes an
+ * unhandled rejection. Timers go through the {@link Clock} (`systemClock` unrefs them), so heartbeats never
+ * keep the process alive.
+ *
+ * The worker never assumes its heartbeat key survived: every claim round writes the heartbeat first (a store
+ * restart without persistence, `FLUSHALL` or an eviction can drop it silently, and a fresh claim without a
+ * heartbeat would look like a dead worker's claim to every other worker). Concurrent claims share one
+ * heartbeat write. A failed heartbeat is retried on the next `heartbeatMs` tick.
  *
  * @example
  * ```ts
  * const ownership = new Ownership({ store, workerId: 'w1', ttlMs: 300_000, heartbeatMs: 10_000,
- *   clock: systemClock, logger: silentLogger, onError: (event) => registry.emit('affinity:error', event) });
+ *   clock: systemClock, logger: log, onError: (event) => registry.emit('affinity:error', event) });
  * const decision = await ownership.route('session-1'); // { local: true, owner: 'w1' }
  * ```
  */
@@ -94,8 +120,6 @@ export class Ownership {
   readonly #tracked = new Set<string>();
   /** Releases in flight, so a new claim for the same id waits until the old one is gone. */
   readonly #releasing = new Map<string, Promise<void>>();
-  /** A heartbeat succeeded and no store call failed since: claims may go ahead without a new heartbeat. */
-  #heartbeatFresh = false;
   #heartbeatInFlight: Promise<void> | undefined;
   #heartbeatTimer: unknown;
   #refreshTimer: unknown;
@@ -211,17 +235,10 @@ export class Ownership {
         () => timedOut,
       ),
     ]);
-    let timer: unknown;
-    const deadline = new Promise<void>((resolve) => {
-      timer = this.#clock.setTimeout(() => {
-        timedOut = true;
-        resolve();
-      }, timeoutMs);
-    });
-    await Promise.race([work, deadline]);
-    this.#clock.clearTimeout(timer);
-    if (timedOut) {
-      this.#logger.warn('Affinity claims not all released before the close deadline; they expire by TTL', {
+    const outcome = await withDeadline(this.#clock, timeoutMs, () => work);
+    if (outcome.status === 'timeout') {
+      timedOut = true;
+      this.#log('warn', 'Affinity claims not all released before the close deadline; they expire by TTL', {
         workerId: this.#workerId,
         claims: ids.length,
         timeoutMs,
@@ -244,7 +261,7 @@ export class Ownership {
         if (await this.#bounded(operation, () => this.#store.isAlive(seen))) return { local: false, owner: seen };
         operation = 'reclaim';
         if (await this.#bounded(operation, () => this.#store.reclaim(id, seen, this.#workerId, this.#ttlMs))) {
-          this.#logger.info('Reclaimed a downstream session from a dead worker', {
+          this.#log('info', 'Reclaimed a downstream session from a dead worker', {
             workerId: this.#workerId,
             deadWorkerId: seen,
           });
@@ -261,23 +278,25 @@ export class Ownership {
     }
   }
 
-  /** Writes a heartbeat first if none succeeded since the last store failure; starts the periodic beat. */
+  /**
+   * Starts the periodic beat (also when this first write fails: it is retried on the next tick), then writes a
+   * heartbeat before the claim — never assuming the last one survived a store restart.
+   */
   async #ensureHeartbeat(): Promise<void> {
-    if (!this.#heartbeatFresh) await this.#beat();
     this.#scheduleHeartbeat();
+    await this.#beat();
   }
 
-  /** One heartbeat (shared by concurrent callers). Rejects on failure; the caller reports it. */
+  /**
+   * One heartbeat write. Callers that arrive while one is in flight share it: it completes before their claim
+   * is sent, which is all a claim needs. Rejects on failure; the caller reports it.
+   */
   #beat(): Promise<void> {
     this.#heartbeatInFlight ??= this.#bounded('heartbeat', () =>
       this.#store.heartbeat(this.#workerId, this.#heartbeatTtlMs),
-    )
-      .then(() => {
-        this.#heartbeatFresh = true;
-      })
-      .finally(() => {
-        this.#heartbeatInFlight = undefined;
-      });
+    ).finally(() => {
+      this.#heartbeatInFlight = undefined;
+    });
     return this.#heartbeatInFlight;
   }
 
@@ -326,42 +345,47 @@ export class Ownership {
     }
   }
 
-  /** Runs one store call, failing it when it does not settle within `storeTimeoutMs`. */
-  #bounded<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    let timer: unknown;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = this.#clock.setTimeout(() => {
-        reject(new StoreTimeoutError(operation, this.#storeTimeoutMs));
-      }, this.#storeTimeoutMs);
-    });
-    // A store that throws synchronously fails like one that rejects.
-    const pending = new Promise<T>((resolve) => {
-      resolve(call());
-    });
-    return Promise.race([pending, timeout]).finally(() => {
-      this.#clock.clearTimeout(timer);
-    });
+  /**
+   * Runs one store call, failing it with {@link StoreTimeoutError} when it does not settle within
+   * `storeTimeoutMs`. A store that throws synchronously fails like one that rejects.
+   */
+  async #bounded<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const outcome = await withDeadline(this.#clock, this.#storeTimeoutMs, call);
+    if (outcome.status === 'ok') return outcome.value;
+    throw outcome.status === 'error' ? outcome.error : new StoreTimeoutError(operation, this.#storeTimeoutMs);
   }
 
-  /** A store failure: the next claim re-heartbeats first; a warning is logged and `onError` called. */
+  /** Logs without ever throwing: a broken logger must not change a routing decision. */
+  #log(level: keyof Logger, message: string, fields: LogFields): void {
+    try {
+      this.#logger[level](message, fields);
+    } catch {
+      // The logger is broken; there is nowhere left to report it.
+    }
+  }
+
+  /**
+   * A store failure: a warning is logged and `onError` called, both with URLs and credentials in the error's
+   * message redacted (the original stays reachable as the emitted error's `cause`).
+   */
   #report(
     operation: string,
     error: unknown,
     downstreamSessionId?: string,
     message = 'Affinity store call failed; treating the downstream session as local',
   ): void {
-    this.#heartbeatFresh = false;
-    this.#logger.warn(message, {
+    this.#log('warn', message, {
       workerId: this.#workerId,
       operation,
       ...errorFields(error),
     });
+    const safe = redactedError(error);
     const event: AffinityErrorEvent =
-      downstreamSessionId === undefined ? { operation, error } : { operation, downstreamSessionId, error };
+      downstreamSessionId === undefined ? { operation, error: safe } : { operation, downstreamSessionId, error: safe };
     try {
       this.options.onError(event);
     } catch (listenerError) {
-      this.#logger.error('affinity onError hook threw', { operation, ...errorFields(listenerError) });
+      this.#log('error', 'affinity onError hook threw', { operation, ...errorFields(listenerError) });
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `mcp-upstream-sessions/redis`: the Redis {@link AffinityStore} for gateways that run as several workers.
+ * `mcp-upstream-sessions/redis`: the Redis {@link AffinityStore} and {@link EraStore} for gateways that run as several workers.
  * Requires the optional peer dependency `ioredis` (>= 5); the host creates and closes the client.
  *
  * @example
@@ -12,4 +12,6 @@
  * @packageDocumentation
  */
 export { RedisAffinityStore, type RedisAffinityStoreOptions } from './redis-affinity-store.js';
+export { RedisEraStore, type RedisEraStoreOptions } from './redis-era-store.js';
 export type { AffinityStore, RouteDecision } from '../affinity/store.js';
+export type { EraStore, EraVerdict } from '../eras/store.js';

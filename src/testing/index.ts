@@ -18,10 +18,6 @@
 export { ManualClock, type ManualClockOptions, type ManualTimerHandle } from './manual-clock.js';
 export {
   FakeUpstreamClient,
-  FakeMcpError,
-  createConnectionClosedError,
-  createMethodNotFoundError,
-  createSessionNotFoundError,
   type FakeCallToolParams,
   type FakeCallToolResult,
   type FakeClientMethod,
@@ -33,12 +29,20 @@ export {
   type FakeUpstreamClientOptions,
 } from './fake-upstream-client.js';
 export {
-  FakeConnection,
-  FakeSessionFactory,
+  FakeMcpError,
+  createConnectionClosedError,
   createConnectionRefusedError,
-  type FakeCloseBehavior,
+  createMethodNotFoundError,
+  createProcessExitedError,
+  createSessionNotFoundError,
+  createSpawnFailedError,
+  type FakeStdioFailure,
+} from './fake-errors.js';
+export { FakeConnection, type FakeCloseBehavior, type FakeConnectionTraits, type FakeProbe } from './fake-connection.js';
+export {
+  FakeSessionFactory,
   type FakeCreateBehavior,
   type FakeFactoryScript,
   type FakeSessionFactoryOptions,
-  type ManualCreation,
 } from './fake-session-factory.js';
+export { type ManualCreation } from './manual-creation.js';

@@ -113,6 +113,7 @@ export class ManualClock implements Clock {
    * @returns A handle for {@link ManualClock.clearTimeout}.
    * @example
    * ```ts
+   * const fired: string[] = [];
    * const handle = clock.setTimeout(() => fired.push('a'), 100);
    * ```
    */
@@ -131,6 +132,7 @@ export class ManualClock implements Clock {
    * @param handle - A handle returned by {@link ManualClock.setTimeout}.
    * @example
    * ```ts
+   * const handle = clock.setTimeout(() => {}, 100);
    * clock.clearTimeout(handle);
    * ```
    */
@@ -195,6 +197,27 @@ export class ManualClock implements Clock {
       }
       return this.#runUntil(timeMs);
     });
+  }
+
+  /**
+   * Moves {@link ManualClock.now} forward by `ms` **without running any timer**, as a VM pause or a suspended
+   * laptop does: `Date.now()` jumps while timers fire late. Timers that fell due stay pending and run, in due
+   * order, at the next {@link ManualClock.advance} / {@link ManualClock.advanceTo} / {@link ManualClock.runAll}
+   * (time never moves back for them). Use it to check decisions made by the clock, not by timers (e.g. an idle
+   * session past its TTL is never handed out even though its sweep timer has not run yet).
+   *
+   * @param ms - How far to move, in milliseconds (finite, >= 0).
+   * @throws RangeError when `ms` is negative or not finite.
+   * @example
+   * ```ts
+   * clock.jump(2 * 3_600_000);                  // the idle sweep is overdue but has not run
+   * await registry.withSession(request, (client) => client.listTools()); // still gets a fresh session
+   * await clock.advance(0);                     // now the overdue timers run
+   * ```
+   */
+  jump(ms: number): void {
+    assertMs('ms', ms);
+    this.#now += ms;
   }
 
   /**

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryAffinityStore } from '../../src/affinity/in-memory.js';
 import { Ownership, type OwnershipOptions } from '../../src/affinity/ownership.js';
-import { type AffinityStore } from '../../src/affinity/store.js';
 import { NotOwnerError } from '../../src/errors.js';
 import { type AffinityErrorEvent } from '../../src/events.js';
 import { type LogFields, type Logger } from '../../src/logger.js';
@@ -35,7 +34,7 @@ function recordingLogger(lines: LogLine[]): Logger {
 
 interface World {
   clock: ManualClock;
-  inner: AffinityStore;
+  inner: InMemoryAffinityStore;
 }
 
 function world(): World {
@@ -178,6 +177,60 @@ describe('Ownership.route', () => {
       expect(JSON.stringify(warning)).not.toContain('s1');
     });
 
+    it('store errors are logged with URLs and credentials sanitized', async () => {
+      const w = world();
+      const { ownership, store, logs, errors } = worker(w, 'w1');
+      store.behaviour.claim = 'reject';
+      store.rejections.claim = new Error(
+        'connect ECONNREFUSED redis://default:hunter2-SECRET@cache.internal:6379/0?password=pw-SECRET (AUTH Bearer tk-SECRET)',
+      );
+      await expect(ownership.route('s1')).resolves.toEqual({ local: true, owner: 'w1' });
+      const text = JSON.stringify(logs);
+      expect(text).not.toContain('SECRET');
+      expect(text).toContain('redis://***:***@cache.internal:6379/0?password=***');
+      // affinity:error carries the redacted message too; the raw error stays reachable as its cause (the host's).
+      expect(errors).toHaveLength(1);
+      const emitted = errors[0]!.error as Error;
+      expect(emitted.message).not.toContain('SECRET');
+      expect(emitted.cause).toBe(store.rejections.claim);
+    });
+
+    it('a throwing logger and onError hook with a failing store never change a decision or leak a rejection', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const w = world();
+        const explode = (): never => {
+          throw new Error('logger is broken');
+        };
+        const { ownership, store } = worker(w, 'w1', {
+          logger: { debug: explode, info: explode, warn: explode, error: explode },
+          onError: explode,
+        });
+        for (const operation of ['heartbeat', 'claim', 'refresh', 'release'] as const) store.behaviour[operation] = 'reject';
+        await expect(ownership.route('s1')).resolves.toEqual({ local: true, owner: 'w1' });
+        await expect(ownership.ensureLocal('s1')).resolves.toBeUndefined();
+        ownership.track('s1');
+        await w.clock.advance(TTL_MS);
+        ownership.release('s1');
+        await w.clock.flush();
+        delete store.behaviour.heartbeat;
+        delete store.behaviour.claim;
+        await w.inner.claim('s2', 'w2', TTL_MS);
+        await w.inner.heartbeat('w2', TTL_MS);
+        await expect(ownership.route('s2')).resolves.toEqual({ local: false, owner: 'w2' });
+        await expect(ownership.ensureLocal('s2')).rejects.toBeInstanceOf(NotOwnerError);
+        await ownership.close();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+
     it('a failed heartbeat → local without claiming (a claim without a heartbeat could be reclaimed)', async () => {
       const w = world();
       const { ownership, store, errors } = worker(w, 'w1');
@@ -218,12 +271,12 @@ describe('Ownership.route', () => {
       expect(String(errors[0]?.error)).toContain(`within ${STORE_TIMEOUT_MS} ms`);
     });
 
-    it('after a failure, the next claim writes a heartbeat first', async () => {
+    it('every claim writes a heartbeat first, also after a failure (the worker never assumes it survived)', async () => {
       const w = world();
       const { ownership, store } = worker(w, 'w1');
       await ownership.route('s1');
       await ownership.route('s2');
-      expect(store.operations()).toEqual(['heartbeat', 'claim', 'claim']);
+      expect(store.operations()).toEqual(['heartbeat', 'claim', 'heartbeat', 'claim']);
       store.behaviour.claim = 'reject';
       await ownership.route('s3');
       delete store.behaviour.claim;
@@ -310,7 +363,7 @@ describe('Ownership.ensureLocal', () => {
     expect(claimed).toBe(false);
     store.openGate();
     await ensured;
-    expect(store.operations().slice(-2)).toEqual(['release', 'claim']);
+    expect(store.operations().slice(-3)).toEqual(['release', 'heartbeat', 'claim']);
     await expect(w.inner.owner('s1')).resolves.toBe('w1');
   });
 });
@@ -335,6 +388,19 @@ describe('heartbeats', () => {
       expect(store.count('heartbeat')).toBe(beat);
       await expect(w.inner.isAlive('w1')).resolves.toBe(true);
     }
+  });
+
+  it('a failed first heartbeat is retried on the next heartbeatMs tick, not at the next claim refresh', async () => {
+    const w = world();
+    const { ownership, store, errors } = worker(w, 'w1');
+    store.behaviour.heartbeat = 'reject';
+    expect(await ownership.route('s1')).toEqual({ local: true, owner: 'w1' });
+    expect(errors.map((event) => event.operation)).toEqual(['heartbeat']);
+    delete store.behaviour.heartbeat;
+    expect(await w.inner.isAlive('w1')).toBe(false);
+    await w.clock.advance(HEARTBEAT_MS);
+    expect(store.count('heartbeat')).toBe(2);
+    expect(await w.inner.isAlive('w1')).toBe(true);
   });
 
   it('a failed periodic heartbeat is reported and the beat goes on', async () => {
@@ -419,6 +485,24 @@ describe('refreshing tracked claims', () => {
     ownership.release('a');
     await w.clock.advance(TTL_MS);
     expect(store.count('refresh')).toBe(0);
+  });
+
+  it('after the store lost its data, a fresh claim is never reclaimed at once by another worker', async () => {
+    const w = world();
+    const a = worker(w, 'w1');
+    const b = worker(w, 'w2');
+    expect(await a.ownership.route('s1')).toEqual({ local: true, owner: 'w1' });
+    w.inner.clear(); // Redis restarted without persistence / FLUSHALL: w1's heartbeat is gone too
+    expect(await a.ownership.route('s2')).toEqual({ local: true, owner: 'w1' });
+    expect(await b.ownership.route('s2')).toEqual({ local: false, owner: 'w1' });
+    expect(b.store.count('reclaim')).toBe(0);
+    // The same holds for a claim won back by a refresh after the loss.
+    a.ownership.track('s1');
+    w.inner.clear();
+    await w.clock.advance(Math.floor(TTL_MS / 3));
+    await w.clock.flush();
+    expect(await w.inner.owner('s1')).toBe('w1');
+    expect(await b.ownership.route('s1')).toEqual({ local: false, owner: 'w1' });
   });
 
   it('claims back a tracked claim that expired (e.g. the store lost its data)', async () => {

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Ownership } from '../../src/affinity/ownership.js';
 import { InvalidOptionsError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
 import { RedisAffinityStore } from '../../src/redis/index.js';
 import { DEFAULT_KEY_PREFIX, encodeKeySegment } from '../../src/redis/redis-affinity-store.js';
 import { describeAffinityStoreContract } from './contract.js';
@@ -136,6 +139,30 @@ describe.skipIf(REDIS_SKIP_REASON !== undefined)(`RedisAffinityStore on a real r
       const liveStore = new RedisAffinityStore(live);
       await liveStore.claim('s1', 'w1', 60_000);
       expect(live.status).toBe('ready');
+    });
+  });
+
+  describe('workers after Redis lost its data (FLUSHALL, a restart without persistence)', () => {
+    afterEach(disconnectAll);
+
+    it('a fresh claim is never reclaimed at once by another worker: its heartbeat is written first', async () => {
+      const admin = await connected();
+      await admin.flushall();
+      const clock = new ManualClock();
+      const owner = (workerId: string, store: RedisAffinityStore): Ownership =>
+        new Ownership({ store, workerId, ttlMs: 60_000, heartbeatMs: 10_000, clock, logger: silentLogger, onError: () => undefined });
+      const a = owner('w1', new RedisAffinityStore(await connected(), { keyPrefix: 'lost:' }));
+      const b = owner('w2', new RedisAffinityStore(await connected(), { keyPrefix: 'lost:' }));
+      try {
+        await expect(a.route('s1')).resolves.toEqual({ local: true, owner: 'w1' });
+        await admin.flushall();
+        await expect(a.route('s2')).resolves.toEqual({ local: true, owner: 'w1' });
+        await expect(b.route('s2')).resolves.toEqual({ local: false, owner: 'w1' });
+        await expect(a.route('s1')).resolves.toEqual({ local: true, owner: 'w1' });
+        await expect(b.route('s1')).resolves.toEqual({ local: false, owner: 'w1' });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
     });
   });
 

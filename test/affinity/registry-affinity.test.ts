@@ -106,12 +106,15 @@ describe('acquire with affinity', () => {
     expect(store.calls.length).toBe(before);
   });
 
-  it('claims once per downstream session, not per upstream', async () => {
+  it('claims before every creation (any upstream of the downstream session), never on reuse', async () => {
     const { clock, store } = setup();
     const { registry } = gateway('a', store, clock);
     await registry.withSession(request('s1', 'u1'), () => undefined);
     await registry.withSession(request('s1', 'u2'), () => undefined);
-    expect(store.count('claim')).toBe(1);
+    expect(store.count('claim')).toBe(2);
+    await registry.withSession(request('s1', 'u1'), () => undefined);
+    await registry.withSession(request('s1', 'u2'), () => undefined);
+    expect(store.count('claim')).toBe(2);
   });
 
   it('still creates the session when the store is down (fail open), with an affinity:error event', async () => {
@@ -122,6 +125,52 @@ describe('acquire with affinity', () => {
     await registry.withSession(request('s1'), () => undefined);
     expect(factory.createCalls).toBe(1);
     expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('a throwing logger with a failing store never changes routing, never fails a creation or the circuit, never leaks a rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { clock, store } = setup();
+      const explode = (): never => {
+        throw new Error('logger is broken');
+      };
+      const factory = new FakeSessionFactory({ clock });
+      const registry = new UpstreamSessionRegistry({
+        sessionFactory: factory,
+        clock,
+        workerId: 'a',
+        affinity: store,
+        heartbeatMs: HEARTBEAT_MS,
+        affinityTtlMs: TTL_MS,
+        circuitBreaker: { failureThreshold: 1, resetMs: 1_000, maxResetMs: 30_000 },
+        logger: { debug: explode, info: explode, warn: explode, error: explode },
+      });
+      registries.push(registry);
+      registry.on('affinity:error', explode);
+      for (const operation of ['heartbeat', 'claim', 'refresh', 'release', 'isAlive', 'reclaim'] as const) {
+        store.behaviour[operation] = 'reject';
+      }
+      await expect(registry.route('s1')).resolves.toEqual({ local: true, owner: 'a' });
+      for (let i = 0; i < 3; i++) {
+        await expect(registry.withSession(request(`s${i}`), () => 'ok')).resolves.toBe('ok');
+      }
+      expect(factory.createCalls).toBe(3);
+      await clock.advance(TTL_MS);
+      await registry.evictSession('s0');
+      await clock.flush();
+      const snapshot = registry.snapshot();
+      expect(snapshot.counters.createFailures).toBe(0);
+      expect(snapshot.upstreams.find((u) => u.upstreamId === 'counter')).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
+      await registry.closeAll();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('keeps the claims of live sessions alive past their TTL with batched refreshes', async () => {

@@ -12,6 +12,8 @@ export interface StoreCall {
 export class ScriptedStore implements AffinityStore {
   readonly calls: StoreCall[] = [];
   readonly behaviour: Partial<Record<StoreOperation, Behaviour>> = {};
+  /** What a `'reject'` behaviour rejects with, per operation (default: an Error saying "connection refused"). */
+  readonly rejections: Partial<Record<StoreOperation, unknown>> = {};
   /** Calls currently in flight, and the most seen at once, per operation. */
   readonly inFlight: Partial<Record<StoreOperation, number>> = {};
   readonly maxInFlight: Partial<Record<StoreOperation, number>> = {};
@@ -46,7 +48,11 @@ export class ScriptedStore implements AffinityStore {
     this.calls.push({ operation, args });
     const behaviour = this.behaviour[operation] ?? 'ok';
     if (behaviour === 'throw') throw new Error(`${operation} threw synchronously`);
-    if (behaviour === 'reject') return Promise.reject(new Error(`${operation} failed: connection refused`));
+    if (behaviour === 'reject') {
+      return Promise.reject(
+        operation in this.rejections ? this.rejections[operation] : new Error(`${operation} failed: connection refused`),
+      );
+    }
     if (behaviour === 'hang') return new Promise<T>(() => undefined);
     const current = (this.inFlight[operation] ?? 0) + 1;
     this.inFlight[operation] = current;

@@ -1,9 +1,11 @@
+import { ManualClock } from '../../src/testing/index.js';
 import { readFileSync } from 'node:fs';
+import { type FixtureTransport } from './fixtures/counter-server.js';
 import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError, InvalidRequestError } from '../../src/errors.js';
 import { createMcpSessionFactory, DEFAULT_CLIENT_INFO } from '../../src/mcp/v1/factory.js';
-import { createSessionCreateRequest, type TransportKind } from '../../src/request.js';
+import { createSessionCreateRequest } from '../../src/request.js';
 import { createRequest, text, useUpstreams } from './fixtures/factory-helpers.js';
 import { Gate, recordEvents, Recorder, within } from './fixtures/wait.js';
 
@@ -31,7 +33,7 @@ function spyFetch(hold?: Hold): { fetch: FetchLike; calls: Recorder<string> } {
   return { fetch, calls };
 }
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('createMcpSessionFactory over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('createMcpSessionFactory over %s', (transport) => {
   it('creates a working upstream session with one initialize, reused for every call', async () => {
     const server = await upstream({ transport });
     const connection = track(await createMcpSessionFactory().create(createRequest(server), recordEvents().events));
@@ -191,8 +193,14 @@ describe('createMcpSessionFactory input rules', () => {
     [{ clientInfo: { name: 'x' } }, 'clientInfo'],
     [{ capabilities: null }, 'capabilities'],
     [{ requestInit: 'yes' }, 'requestInit'],
+    [{ clock: { now: () => 0 } }, 'clock'],
+    [{ clock: null }, 'clock'],
   ])('rejects invalid options %j with InvalidOptionsError naming the option', (options, option) => {
     expect(() => createMcpSessionFactory(options as never)).toThrow(InvalidOptionsError);
     expect(() => createMcpSessionFactory(options as never)).toThrow(expect.objectContaining({ option }) as Error);
+  });
+
+  it('accepts the registry clock (every timer the factory keeps runs on it)', () => {
+    expect(() => createMcpSessionFactory({ clock: new ManualClock() })).not.toThrow();
   });
 });

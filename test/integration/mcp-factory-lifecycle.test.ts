@@ -1,9 +1,9 @@
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
-import { type TransportKind } from '../../src/request.js';
 import { createRequest, text, useUpstreams } from './fixtures/factory-helpers.js';
 import { recordEvents, within } from './fixtures/wait.js';
 
@@ -11,7 +11,7 @@ const { upstream, track } = useUpstreams();
 const factory = createMcpSessionFactory();
 const open = () => new AbortController().signal;
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('an MCP connection over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('an MCP connection over %s', (transport) => {
   it('close() ends the upstream session, then closes the client, without reporting it as closed', async () => {
     const server = await upstream({ transport });
     const recorded = recordEvents();
@@ -85,7 +85,7 @@ describe('an MCP connection over streamable-http', () => {
     expect(connection.client.transport).toBeUndefined();
   });
 
-  it('close() stops waiting for a DELETE the upstream never answers once its signal fires', async () => {
+  it('close() stops waiting for a DELETE the upstream never answers once its signal fires, and rejects: the session was not ended', async () => {
     const server = await upstream();
     server.hangDeletes = true;
     const connection = await factory.create(createRequest(server), recordEvents().events);
@@ -93,17 +93,19 @@ describe('an MCP connection over streamable-http', () => {
 
     const closing = connection.close(grace.signal);
     await server.waitFor(() => server.deleteCount === 1, 'the DELETE');
-    grace.abort(new Error('closeTimeoutMs elapsed'));
+    const reason = new Error('closeTimeoutMs elapsed');
+    grace.abort(reason);
 
-    await expect(within(closing, 'the bounded close')).resolves.toBeUndefined();
+    await expect(within(closing, 'the bounded close')).rejects.toBe(reason);
     expect(connection.client.transport).toBeUndefined();
   });
 
-  it('close() with an already-fired signal skips the DELETE and just closes the client', async () => {
+  it('close() with an already-fired signal skips the DELETE, closes the client and rejects with the signal reason', async () => {
     const server = await upstream();
     const connection = await factory.create(createRequest(server), recordEvents().events);
+    const reason = new Error('grace window over');
 
-    await connection.close(AbortSignal.abort());
+    await expect(connection.close(AbortSignal.abort(reason))).rejects.toBe(reason);
 
     expect(server.deleteCount).toBe(0);
     expect(connection.client.transport).toBeUndefined();

@@ -1,14 +1,15 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
 import { describe, expect, it } from 'vitest';
 import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
 import { type McpServerRequest } from '../../src/mcp/server-request.js';
-import { type SessionKey, type TransportKind } from '../../src/request.js';
+import { type SessionKey } from '../../src/request.js';
 import { createRequest, text, useUpstreams } from './fixtures/factory-helpers.js';
 import { recordEvents } from './fixtures/wait.js';
 
 const { upstream, track } = useUpstreams();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('server→client traffic over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('server→client traffic over %s', (transport) => {
   it('forwards notifications/tools/list_changed to events.notification', async () => {
     const server = await upstream({ transport });
     const recorded = recordEvents();

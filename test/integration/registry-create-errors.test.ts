@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, SessionCreateError, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory, SessionCreateError } from '../../src/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, recordEvent, useRegistries } from './fixtures/registry-helpers.js';
 
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('failing to create an upstream session over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('failing to create an upstream session over %s', (transport) => {
   it('rejects a refused port with SessionCreateError (connection_refused)', async () => {
     const server = await upstream({ transport });
     await server.kill();

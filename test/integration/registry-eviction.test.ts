@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory } from '../../src/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, recordEvent, useRegistries } from './fixtures/registry-helpers.js';
 
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('evicting upstream sessions over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('evicting upstream sessions over %s', (transport) => {
   it('evictSession ends the upstream session (DELETE on Streamable HTTP) and the next call starts from scratch', async () => {
     const server = await upstream({ transport });
     const registry = registryFor({ sessionFactory: createMcpSessionFactory() });

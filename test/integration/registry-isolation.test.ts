@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory } from '../../src/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, useRegistries } from './fixtures/registry-helpers.js';
 
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('one upstream session per downstream session, over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('one upstream session per downstream session, over %s', (transport) => {
   it('keeps two downstream sessions of one user apart on a stateful upstream (ContextForge #4205)', async () => {
     const server = await upstream({ transport });
     const registry = registryFor({ sessionFactory: createMcpSessionFactory() });

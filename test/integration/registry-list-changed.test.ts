@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, recordEvent, useRegistries } from './fixtures/registry-helpers.js';
@@ -7,7 +8,7 @@ import { callTool, recordEvent, useRegistries } from './fixtures/registry-helper
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('an upstream that changes its tool list, over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('an upstream that changes its tool list, over %s', (transport) => {
   it('emits a notification per session with its key, and one debounced upstream:list-changed', async () => {
     const server = await upstream({ transport });
     const clock = new ManualClock();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, recordEvent, useRegistries } from './fixtures/registry-helpers.js';
@@ -7,7 +8,7 @@ import { callTool, recordEvent, useRegistries } from './fixtures/registry-helper
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('an upstream whose ping answers method-not-found, over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('an upstream whose ping answers method-not-found, over %s', (transport) => {
   it('passes the idle probe through tools/list and keeps the session', async () => {
     const server = await upstream({ transport, pingMethodNotFound: true });
     const clock = new ManualClock();

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, type SessionKey, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory, type SessionKey } from '../../src/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, useRegistries } from './fixtures/registry-helpers.js';
 
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('sampling requests from the upstream, over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('sampling requests from the upstream, over %s', (transport) => {
   it('reach onServerRequest with the downstream session they belong to, and the host’s answer returns upstream', async () => {
     const server = await upstream({ transport });
     const seen: SessionKey[] = [];

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMcpSessionFactory, RegistryClosedError, type TransportKind } from '../../src/index.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
+import { createMcpSessionFactory, RegistryClosedError } from '../../src/index.js';
 import { useUpstreams } from './fixtures/factory-helpers.js';
 import { callTool, useRegistries } from './fixtures/registry-helpers.js';
 
 const { upstream } = useUpstreams();
 const registryFor = useRegistries();
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('closeAll over %s', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('closeAll over %s', (transport) => {
   it('leaves zero live sessions on the upstream', async () => {
     const server = await upstream({ transport });
     const registry = registryFor({ sessionFactory: createMcpSessionFactory() });

@@ -4,12 +4,12 @@
  * error objects — so a change in the SDK's error shapes shows up here first.
  */
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { type FixtureTransport } from './fixtures/counter-server.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { classifyError, isTransportError, type ErrorCategory } from '../../src/classify/index.js';
 import { createMcpSessionFactory } from '../../src/mcp/v1/factory.js';
-import { type TransportKind } from '../../src/request.js';
 import { createRequest, useUpstreams } from './fixtures/factory-helpers.js';
 import { recordEvents } from './fixtures/wait.js';
 
@@ -29,7 +29,7 @@ function expectClassified(error: unknown, category: ErrorCategory, transport: bo
   expect({ category: classifyError(error), transport: isTransportError(error) }).toEqual({ category, transport });
 }
 
-async function failedCreate(transport: TransportKind, options: Parameters<typeof upstream>[0] & { status?: number; dead?: boolean }): Promise<unknown> {
+async function failedCreate(transport: FixtureTransport, options: Parameters<typeof upstream>[0] & { status?: number; dead?: boolean }): Promise<unknown> {
   const server = await upstream({ transport, ...options });
   if (options.status !== undefined) server.failWith = options.status;
   if (options.dead === true) await server.kill();
@@ -42,7 +42,7 @@ async function failedCreate(transport: TransportKind, options: Parameters<typeof
   );
 }
 
-async function session(transport: TransportKind) {
+async function session(transport: FixtureTransport) {
   const server = await upstream({ transport });
   const recorded = recordEvents();
   const connection = track(await factory.create(createRequest(server), recorded.events));
@@ -116,7 +116,7 @@ describe('Streamable HTTP: errors the SDK really throws', () => {
   });
 });
 
-describe.each<TransportKind>(['streamable-http', 'sse'])('%s: errors every transport shares', (transport) => {
+describe.each<FixtureTransport>(['streamable-http', 'sse'])('%s: errors every transport shares', (transport) => {
   it('a call in flight when the connection closes → McpError ConnectionClosed (-32000) → mcp_protocol_error, transport', async () => {
     const { server, connection } = await session(transport);
     const call = connection.client.callTool({ name: 'sleep', arguments: { ms: 10_000 } });

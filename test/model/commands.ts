@@ -26,6 +26,8 @@ export type ReleaseError = 'none' | 'tool-error' | 'is-error-result' | 'connecti
 /** Symbolic clock advances, turned into milliseconds from the run's options. */
 export type Advance =
   | { window: 'tick'; ms: number }
+  /** Moves the registry's `now()` ahead without running any timer (a VM pause). */
+  | { window: 'jump'; ms: number }
   | {
       window:
         | 'idle-validation'
@@ -48,6 +50,8 @@ export type CreateScript =
   | 'delay-fail'
   | 'delay-past-timeout'
   | 'dies-at-once'
+  /** A stdio-like spawn failure (ENOENT), as the stdio spawner reports it. */
+  | 'spawn-failed'
   | 'manual';
 
 /** How a connection's `close` behaves. */
@@ -69,8 +73,8 @@ export type MethodScript =
 
 /** One step of a model run. */
 export type Command =
-  | { kind: 'acquire'; d: Slot; u: Slot; urlVariant: 0 | 1; signal: SignalMode }
-  | { kind: 'withSession'; d: Slot; u: Slot; urlVariant: 0 | 1; signal: SignalMode; body: BodyOutcome; hold: boolean }
+  | { kind: 'acquire'; d: Slot; u: Slot; urlVariant: 0 | 1; fp: Fingerprint; signal: SignalMode }
+  | { kind: 'withSession'; d: Slot; u: Slot; urlVariant: 0 | 1; fp: Fingerprint; signal: SignalMode; body: BodyOutcome; hold: boolean }
   | { kind: 'release'; pick: number; error: ReleaseError }
   | { kind: 'finishBody'; pick: number }
   | { kind: 'abort'; pick: number }
@@ -84,7 +88,18 @@ export type Command =
   | { kind: 'scriptClient'; pick: number; method: ScriptedMethod; script: MethodScript }
   | { kind: 'drop'; pick: number }
   | { kind: 'notify'; pick: number; method: string }
+  /** The affinity store loses every claim and heartbeat (Redis restarted without persistence, FLUSHALL). */
+  | { kind: 'storeLoss' }
+  | { kind: 'route'; d: Slot }
+  /** The next `session:evicted` or `session:created` listener call runs `closeAll()`. */
+  | { kind: 'closeAllFromListener' }
   | { kind: 'closeAll' };
+
+/**
+ * A host-supplied fingerprint: 0 = none (the default identity), 1 or 2 = `fp-<n>-<urlVariant>` (so it still
+ * determines the URL, and the model can check every lease talks to the endpoint it asked for).
+ */
+export type Fingerprint = 0 | 1 | 2;
 
 /** Registry configuration of one run (small windows so clock advances cross them often). */
 export interface RunConfig {
@@ -97,6 +112,10 @@ export interface RunConfig {
   probes: 'default' | 'short';
   /** A listener on every event that throws, and a logger that throws. */
   hostileObservers: boolean;
+  /** Listeners that call back into the registry: re-warming acquires in `session:evicted`. */
+  reentrant: boolean;
+  /** An InMemoryAffinityStore (which `storeLoss` empties). */
+  affinity: boolean;
 }
 
 /** Fixed windows of every run. */
@@ -119,13 +138,20 @@ const signalMode = fc.oneof(
 );
 
 /** Mostly the usual URL; now and then another one, which replaces the session (fingerprint-changed). */
-const urlVariant = fc.oneof({ weight: 19, arbitrary: fc.constant<0>(0) }, { weight: 1, arbitrary: fc.constant<1>(1) });
+const urlVariant = fc.oneof({ weight: 8, arbitrary: fc.constant<0>(0) }, { weight: 1, arbitrary: fc.constant<1>(1) });
+
+/** Mostly no fingerprint; now and then one of two, so fingerprints change while creations are in flight. */
+const fingerprint = fc.oneof(
+  { weight: 12, arbitrary: fc.constant<Fingerprint>(0) },
+  { weight: 1, arbitrary: fc.constantFrom<Fingerprint>(1, 2) },
+);
 
 const acquire = fc.record({
   kind: fc.constant('acquire' as const),
   d: slot,
   u: slot,
   urlVariant,
+  fp: fingerprint,
   signal: signalMode,
 });
 
@@ -134,6 +160,7 @@ const withSession = fc.record({
   d: slot,
   u: slot,
   urlVariant,
+  fp: fingerprint,
   signal: signalMode,
   body: fc.constantFrom<BodyOutcome>(
     'call-tool',
@@ -161,6 +188,7 @@ const advance = fc.record({
   kind: fc.constant('advance' as const),
   by: fc.oneof(
     { weight: 3, arbitrary: fc.record({ window: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 12 }) }) },
+    { weight: 1, arbitrary: fc.record({ window: fc.constant('jump' as const), ms: fc.constantFrom(51, 301, 501, 2_000) }) },
     {
       weight: 4,
       arbitrary: fc.record({
@@ -192,6 +220,7 @@ const nextCreate = fc.record({
     'delay-fail',
     'delay-past-timeout',
     'dies-at-once',
+    'spawn-failed',
     'manual',
     'manual',
   ),
@@ -259,6 +288,9 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
       ),
     }),
   },
+  { weight: 1, arbitrary: fc.constant({ kind: 'storeLoss' as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('route' as const), d: slot }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'closeAllFromListener' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'closeAll' as const }) },
 );
 
@@ -271,4 +303,6 @@ export const configArbitrary: fc.Arbitrary<RunConfig> = fc.record({
   circuitBreaker: fc.boolean(),
   probes: fc.constantFrom('default' as const, 'short' as const),
   hostileObservers: fc.boolean(),
+  reentrant: fc.boolean(),
+  affinity: fc.boolean(),
 });

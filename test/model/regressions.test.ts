@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UpstreamSessionRegistry, type RegistryOptions, type SessionFactory, type SessionRequest } from '../../src/index.js';
+import { UpstreamSessionRegistry, type RegistryOptions, type SessionFactory } from '../../src/index.js';
+import { type HttpSessionRequest as SessionRequest } from '../../src/types.js';
 import { FakeSessionFactory, ManualClock, type FakeUpstreamClient } from '../../src/testing/index.js';
 
 // Bugs found while building and running the registry model (registry-model.test.ts), each reduced to a
@@ -123,7 +124,7 @@ describe('model regressions', () => {
     const oldUrl = 'http://u0.example.test/old/mcp';
     const newUrl = 'http://u0.example.test/new/mcp';
     factory.nextCreate({ delayMs: 30 });
-    const urlOf = (pending: Promise<{ release(): void; info: { url: string } }>): Promise<string> =>
+    const urlOf = (pending: Promise<{ release(): void; info: { url?: string } }>): Promise<string | undefined> =>
       pending.then(
         (lease) => {
           lease.release();

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   CapacityError,
   CircuitOpenError,
+  InMemoryAffinityStore,
   RegistryClosedError,
   SessionCreateError,
   SessionCreateTimeoutError,
@@ -16,9 +17,9 @@ import {
   type SessionFactory,
   type SessionInfo,
   type SessionLease,
-  type SessionRequest,
   type UpstreamListChangedEvent,
 } from '../../src/index.js';
+import { type SessionRequest } from '../../src/types.js';
 import {
   FakeMcpError,
   FakeSessionFactory,
@@ -34,12 +35,14 @@ import {
   type ManualCreation,
 } from '../../src/testing/index.js';
 import { CapturingLogger, recordEvents, REGISTRY_EVENT_NAMES, type EventRecorder } from '../support/capture.js';
+import { JumpClock } from '../support/harness.js';
 import {
   WINDOWS,
   type Advance,
   type BodyOutcome,
   type Command,
   type CreateScript,
+  type Fingerprint,
   type MethodScript,
   type ReleaseError,
   type RunConfig,
@@ -148,6 +151,33 @@ function urlFor(u: Slot, variant: 0 | 1): string {
   return variant === 0 ? `http://u${u}.example.test/mcp` : `http://u${u}.example.test/mcp?v=2`;
 }
 
+/** Upstream `u2` is stdio-like (one process per session): its identity is its command, args and cwd. */
+const STDIO_SLOT: Slot = 2;
+const STDIO_COMMAND = '/opt/model/bin/mcp-u2';
+const STDIO_FAILURE = Symbol.for('mcp-upstream-sessions.stdioFailure');
+
+function stdioFailure(category: 'spawn_failed' | 'process_exited', message: string): Error {
+  return Object.assign(new Error(message), { [STDIO_FAILURE]: category }, category === 'process_exited' ? { exitCode: 1 } : { code: 'ENOENT' });
+}
+
+function fingerprintFor(fp: Fingerprint, variant: 0 | 1): string | undefined {
+  return fp === 0 ? undefined : `fp-${fp}-${variant}`;
+}
+
+/**
+ * Whether a connection is an orphan (delivered after its creation was abandoned). A creation's signal is
+ * aborted exactly when the registry abandons it, and never once it became a session, so the signal says it
+ * even when the abandon came after the fake built the client.
+ */
+function isOrphan(meta: { readonly abortedAtDelivery: boolean; readonly request: SessionCreateRequest }): boolean {
+  return meta.abortedAtDelivery || meta.request.signal.aborted;
+}
+
+function slotOf(id: string): Slot {
+  const n = Number(id.slice(1));
+  return n === 1 || n === 2 ? n : 0;
+}
+
 function pickFrom<T>(list: readonly T[], pick: number): T | undefined {
   return list.length === 0 ? undefined : list[pick % list.length];
 }
@@ -167,7 +197,15 @@ function describeError(error: unknown): string {
  * invariant. Every loop is bounded; nothing waits on a promise that might never settle.
  */
 export class ModelRunner {
+  /** Runs the timers; the bounds of closeAll and evictions are measured on it. */
   readonly clock = new ManualClock();
+  /** The registry's clock: `clock` plus jumps of `now()` that run no timer (VM pauses). */
+  readonly time = new JumpClock(this.clock);
+  /** Total of every jump so far: how far timers may lag behind `time.now()`. */
+  #jumped = 0;
+  readonly store: InMemoryAffinityStore;
+  #reentrantBudget = 3;
+  #closeAllFromListener = false;
   readonly factory: FakeSessionFactory<FakeUpstreamClient>;
   readonly registry: UpstreamSessionRegistry<FakeUpstreamClient>;
   readonly logger: CapturingLogger;
@@ -215,7 +253,8 @@ export class ModelRunner {
     this.#closeTimeoutMs = config.closeTimeoutMs;
     this.#failures = failures;
     this.#failuresAtStart = { rejections: failures.unhandledRejections.length, exceptions: failures.uncaughtExceptions.length };
-    const clock = this.clock;
+    const clock = this.time;
+    this.store = new InMemoryAffinityStore({ clock });
     this.factory = new FakeSessionFactory<FakeUpstreamClient>({
       clock,
       createClient: (request) => this.#newClient(request),
@@ -246,6 +285,7 @@ export class ModelRunner {
       clock,
       logger: this.logger,
       workerId: 'model-worker',
+      ...(config.affinity ? { affinity: this.store } : {}),
       idleValidationMs: WINDOWS.idleValidationMs,
       probeTimeoutMs: WINDOWS.probeTimeoutMs,
       createTimeoutMs: WINDOWS.createTimeoutMs,
@@ -259,6 +299,23 @@ export class ModelRunner {
     };
     this.registry = new UpstreamSessionRegistry(options);
     this.events = recordEvents(this.registry, { clock });
+    if (config.reentrant) {
+      // Listeners that call back into the registry: re-warm an evicted key (a tracked acquire, held until
+      // released like any other), and, when armed, shut the registry down from inside a listener.
+      this.registry.on('session:evicted', ({ key, reason }) => {
+        if (reason === 'close-all' || this.#reentrantBudget <= 0) return;
+        this.#reentrantBudget -= 1;
+        const u = slotOf(key.upstreamId);
+        this.#startAcquire({ kind: 'acquire', d: slotOf(key.downstreamSessionId), u, urlVariant: 0, fp: 0, signal: 'none' });
+      });
+    }
+    const fromListener = (): void => {
+      if (!this.#closeAllFromListener) return;
+      this.#closeAllFromListener = false;
+      this.#callCloseAll();
+    };
+    this.registry.on('session:evicted', fromListener);
+    this.registry.on('session:created', fromListener);
     if (config.hostileObservers) {
       const emitter = this.registry as unknown as { on(event: string, fn: () => unknown): void };
       for (const event of REGISTRY_EVENT_NAMES) {
@@ -332,6 +389,11 @@ export class ModelRunner {
         this.#evict(command);
         return;
       case 'advance':
+        if (command.by.window === 'jump') {
+          this.time.jump(command.by.ms);
+          this.#jumped += command.by.ms;
+          return;
+        }
         await this.#advance(this.#advanceMs(command.by));
         return;
       case 'nextCreate':
@@ -371,13 +433,32 @@ export class ModelRunner {
       case 'closeAll':
         this.#callCloseAll();
         return;
+      case 'closeAllFromListener':
+        this.#closeAllFromListener = true;
+        return;
+      case 'storeLoss':
+        this.store.clear();
+        return;
+      case 'route': {
+        const id = `d${command.d}`;
+        void this.registry.route(id).then(
+          (decision) =>
+            this.#guard(() => {
+              if (!decision.local || decision.owner !== 'model-worker') this.#fail(`route(${id}) with one worker said ${JSON.stringify(decision)}`);
+            }),
+          (error: unknown) => this.#guard(() => this.#fail(`route(${id}) rejected: ${describeError(error)}`)),
+        );
+        return;
+      }
     }
   }
 
   #startAcquire(command: Extract<Command, { kind: 'acquire' | 'withSession' }>): void {
     const downstreamSessionId = `d${command.d}`;
     const upstreamId = `u${command.u}`;
-    const url = urlFor(command.u, command.urlVariant);
+    const stdio = command.u === STDIO_SLOT;
+    const url = stdio ? `stdio:v${command.urlVariant}` : urlFor(command.u, command.urlVariant);
+    const fingerprint = fingerprintFor(command.fp, command.urlVariant);
     const controller = command.signal === 'none' ? undefined : new AbortController();
     const op: AcquireOp = {
       id: this.#nextOpId++,
@@ -405,13 +486,15 @@ export class ModelRunner {
       op.abortedAtStep = this.#step;
       controller.abort(op.abortReason);
     }
-    const request: SessionRequest = {
+    const common = {
       downstreamSessionId,
       upstreamId,
-      url,
-      headers: { authorization: `Bearer model-token-${op.id}` },
+      ...(fingerprint === undefined ? {} : { fingerprint }),
       ...(controller === undefined ? {} : { signal: controller.signal }),
     };
+    const request: SessionRequest = stdio
+      ? { ...common, transport: 'stdio', command: STDIO_COMMAND, args: ['--variant', `v${command.urlVariant}`], env: { TOKEN: `model-token-${op.id}` } }
+      : { ...common, url, headers: { authorization: `Bearer model-token-${op.id}` } };
     if (command.kind === 'acquire') {
       void this.registry.acquire(request).then(
         (lease) =>
@@ -614,7 +697,8 @@ export class ModelRunner {
         break;
     }
     const after = this.registry.snapshot();
-    if (after.entries.some((info) => info.state !== 'draining' && matches(info))) {
+    // (A re-entrant listener may re-warm the key at once: then a new creation is expected.)
+    if (!this.#config.reentrant && after.entries.some((info) => info.state !== 'draining' && matches(info))) {
       this.#fail(`${op.label} left a current entry for a key it evicts (removal must be immediate)`);
     }
   }
@@ -622,6 +706,7 @@ export class ModelRunner {
   #advanceMs(by: Advance): number {
     switch (by.window) {
       case 'tick':
+      case 'jump':
         return by.ms;
       case 'idle-validation':
         return WINDOWS.idleValidationMs + 1;
@@ -665,6 +750,7 @@ export class ModelRunner {
       'delay-fail': { delayMs: WINDOWS.createDelayMs, outcome: 'fail' },
       'delay-past-timeout': { delayMs: WINDOWS.createTimeoutMs + 50 },
       'dies-at-once': 'ok',
+      'spawn-failed': stdioFailure('spawn_failed', 'spawn mcp-u2 ENOENT (2 args)'),
     };
     this.factory.nextCreate(behaviors[script]);
   }
@@ -694,7 +780,11 @@ export class ModelRunner {
     this.#guard(() => {
       const meta = this.#meta(conn);
       meta.retiredAt ??= this.#step;
-      if (!meta.abortedAtDelivery) this.#require('transport-closed', 1);
+      // With re-entrant listeners the creation may still be abandoned before the registry sees the connection.
+      if (!isOrphan(meta)) {
+        if (this.#config.reentrant) this.#allow('transport-closed', 1);
+        else this.#require('transport-closed', 1);
+      }
       this.#evictingThisStep.add(meta);
       conn.dropTransport(new Error('model: died at once'));
     });
@@ -711,7 +801,13 @@ export class ModelRunner {
       if (currentness === 'current') this.#require('transport-closed', 1);
       else if (currentness === 'unknown') this.#allow('transport-closed', 1);
     }
-    conn.dropTransport(pick % 3 === 0 ? new Error('model: socket hang up') : undefined);
+    conn.dropTransport(
+      pick % 3 === 0
+        ? new Error('model: socket hang up')
+        : pick % 3 === 1
+          ? stdioFailure('process_exited', 'mcp-u2 exited with code 1 (2 args); stderr: model: exiting')
+          : undefined,
+    );
   }
 
   #notify(pick: number, method: string): void {
@@ -825,7 +921,7 @@ export class ModelRunner {
       this.#fail(`${op.kind} #${op.id} for "${op.keyId}" got the connection made for "${meta.keyId}" (a session served two keys)`);
     }
     if (op.closedAtStart) this.#fail(`${op.kind} #${op.id} started after closeAll() and still got a lease`);
-    if (meta.abortedAtDelivery) this.#fail(`${op.kind} #${op.id} got an orphaned connection (delivered after its creation was abandoned)`);
+    if (isOrphan(meta)) this.#fail(`${op.kind} #${op.id} got an orphaned connection (delivered after its creation was abandoned)`);
     if (conn === undefined || conn.closed) this.#fail(`${op.kind} #${op.id} got a connection the registry already closed`);
     if (conn.dropped) this.#fail(`${op.kind} #${op.id} got connection ${conn.id}, whose transport had died`);
     if (meta.retiredAt !== undefined && meta.retiredAt < op.startStep) {
@@ -835,7 +931,15 @@ export class ModelRunner {
       this.#fail(`${op.kind} #${op.id} got connection ${conn.id}, closed at step ${meta.closedSeenAt}`);
     }
     if (keyIdOf(info.key.downstreamSessionId, info.key.upstreamId) !== op.keyId) this.#fail(`lease info of #${op.id} names another key`);
-    if (info.url !== sanitizeUrl(op.url) || info.transport !== 'streamable-http') this.#fail(`lease info of #${op.id} has the wrong url or transport`);
+    const stdio = op.url.startsWith('stdio:');
+    const endpointOk = stdio
+      ? info.transport === 'stdio' && info.command === 'mcp-u2' && info.url === undefined
+      : info.url === sanitizeUrl(op.url) && info.transport === 'streamable-http' && info.command === undefined;
+    if (!endpointOk) this.#fail(`lease info of #${op.id} has the wrong url, command or transport`);
+    if (stdio && meta.request.transport === 'stdio' && meta.request.args[1] !== op.url.slice('stdio:'.length)) {
+      this.#fail(`#${op.id} asked for ${op.url} and got a process started with other args`);
+    }
+    if (!stdio && meta.request.transport !== 'stdio' && meta.request.url !== op.url) this.#fail(`#${op.id} asked for ${op.url} and got a session on another endpoint`);
     if (op.abortedAtStep !== undefined && op.signalMode === 'already-aborted') this.#fail(`#${op.id} had an aborted signal and got a lease`);
     return meta;
   }
@@ -916,15 +1020,17 @@ export class ModelRunner {
     if (s.pending !== sum((k) => k.creating)) this.#fail('snapshot.pending disagrees with its entries');
     if (s.draining !== sum((k) => k.draining)) this.#fail('snapshot.draining disagrees with its entries');
 
-    // Freshness: an idle ready session never outlives idleTtlMs, nor (once idle) maxAgeMs.
-    const now = this.clock.now();
+    // Freshness: an idle ready session never outlives idleTtlMs, nor (once idle) maxAgeMs — by more than the
+    // clock jumped without running timers (acquires never hand such a session out: checked on delivery).
+    const now = this.time.now();
+    const lag = this.#jumped;
     for (const info of s.entries) {
       if (info.state !== 'ready' || info.inFlight > 0) continue;
       const keyId = keyIdOf(info.key.downstreamSessionId, info.key.upstreamId);
-      if (this.#config.idleTtlMs > 0 && now - info.lastUsedAt >= this.#config.idleTtlMs) {
+      if (this.#config.idleTtlMs > 0 && now - info.lastUsedAt >= this.#config.idleTtlMs + lag) {
         this.#fail(`session "${keyId}" idle since t=${info.lastUsedAt} outlived idleTtlMs ${this.#config.idleTtlMs}`);
       }
-      if (this.#config.maxAgeMs > 0 && now - info.createdAt >= this.#config.maxAgeMs) {
+      if (this.#config.maxAgeMs > 0 && now - info.createdAt >= this.#config.maxAgeMs + lag) {
         this.#fail(`idle session "${keyId}" created at t=${info.createdAt} outlived maxAgeMs ${this.#config.maxAgeMs}`);
       }
     }
@@ -960,12 +1066,12 @@ export class ModelRunner {
     for (const conn of this.factory.created) {
       const meta = this.#meta(conn);
       if (conn.closeCalls > 1) this.#fail(`connection ${conn.id} closed ${conn.closeCalls} times`);
-      if (meta.abortedAtDelivery) orphans += 1;
+      if (isOrphan(meta)) orphans += 1;
       if (conn.closed) {
         meta.closedSeenAt ??= step;
         continue;
       }
-      if (meta.abortedAtDelivery) this.#fail(`orphaned connection ${conn.id} was not closed at once`);
+      if (isOrphan(meta)) this.#fail(`orphaned connection ${conn.id} was not closed at once`);
       openPerKey.set(meta.keyId, (openPerKey.get(meta.keyId) ?? 0) + 1);
     }
     for (const [keyId, open] of openPerKey) {
@@ -1010,7 +1116,8 @@ export class ModelRunner {
 
     // Evictions by reason: the reasons the model can predict changed by exactly what it predicted.
     for (const reason of CONSTRAINED) {
-      if (reason === 'idle' && advanced) continue;
+      // Idle evictions also happen on acquire once the clock jumped past a sweep that has not run yet.
+      if (reason === 'idle' && (advanced || this.#jumped > 0)) continue;
       const delta = s.evictionsByReason[reason] - before.evictionsByReason[reason];
       const min = this.#exact.get(reason) ?? 0;
       const max = min + (this.#slack.get(reason) ?? 0);
@@ -1039,14 +1146,14 @@ export class ModelRunner {
     // Bounded shutdown and eviction, in clock time.
     if (this.#closeAll !== undefined) {
       const bound = this.#closeAllCalledAt + 2 * this.#closeTimeoutMs;
-      if ((this.#closeAllSettledAt ?? now) > bound) {
+      if ((this.#closeAllSettledAt ?? this.clock.now()) > bound) {
         this.#fail(`closeAll() called at t=${this.#closeAllCalledAt} has not settled by t=${bound} (2 × closeTimeoutMs)`);
       }
       if (this.#closeAllRejected !== undefined) this.#fail(`closeAll() rejected: ${describeError(this.#closeAllRejected)}`);
     }
     for (const op of this.#evicts) {
       const bound = op.calledAt + 3 * this.#closeTimeoutMs;
-      if ((op.settledAt ?? now) > bound) this.#fail(`${op.label} called at t=${op.calledAt} has not settled by t=${bound} (drain + 2 × closeTimeoutMs)`);
+      if ((op.settledAt ?? this.clock.now()) > bound) this.#fail(`${op.label} called at t=${op.calledAt} has not settled by t=${bound} (drain + 2 × closeTimeoutMs)`);
     }
     if (this.factory.doubleClosed.length > 0) this.#fail('factory.doubleClosed is not empty');
   }
@@ -1100,7 +1207,7 @@ export class ModelRunner {
     for (const [reason, value] of Object.entries(s.evictionsByReason)) bump(this.stats, `evicted:${reason}`, value);
     bump(this.stats, `closeAll:ms=${(this.#closeAllSettledAt ?? 0) - this.#closeAllCalledAt}/${2 * this.#closeTimeoutMs}`);
     bump(this.stats, 'connections', this.factory.created.length);
-    bump(this.stats, 'orphans', this.#metas.filter((meta) => meta.abortedAtDelivery).length);
+    bump(this.stats, 'orphans', this.#metas.filter(isOrphan).length);
     bump(this.stats, 'aborted-waits', this.#ops.filter((op) => op.abortedAtStep !== undefined && op.signalMode === 'abortable').length);
     bump(this.stats, 'bodies', this.#ops.filter((op) => op.bodyEntered).length);
   }

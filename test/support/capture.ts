@@ -118,6 +118,8 @@ export interface RecordEventsOptions {
   clock?: { now(): number };
   /** Records go here (share one array to capture several registries). @default a new array */
   sink?: EventRecord[];
+  /** Records a `structuredClone` of each payload (what it was when emitted, safe from later changes). */
+  clone?: boolean;
 }
 
 /** Records every registry event; see {@link recordEvents}. */
@@ -147,11 +149,11 @@ export interface EventRecorder {
  */
 export function recordEvents(source: EventSource, options: RecordEventsOptions = {}): EventRecorder {
   const records = options.sink ?? [];
-  const { clock } = options;
+  const { clock, clone = false } = options;
   const emitter = source as unknown as { on(event: string, fn: (payload: unknown) => void): void; off(event: string, fn: (payload: unknown) => void): void };
   const listeners = REGISTRY_EVENT_NAMES.map((event) => {
     const listener = (payload: unknown): void => {
-      records.push({ event, payload, at: clock?.now() } as EventRecord);
+      records.push({ event, payload: clone ? structuredClone(payload) : payload, at: clock?.now() } as EventRecord);
     };
     emitter.on(event, listener);
     return [event, listener] as const;

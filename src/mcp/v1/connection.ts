@@ -10,21 +10,38 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { type Clock } from '../../clock.js';
 import { type ConnectionEvents, type UpstreamConnection, type UpstreamNotification } from '../../factory.js';
 import { onAbort, raceSignal } from '../abort.js';
+import { type CloseQueue } from '../close-queue.js';
+import { type SessionFetch } from '../session-fetch.js';
 import { type FetchTracker } from './fetch-tracker.js';
 
 type State = 'connecting' | 'open' | 'lost' | 'closing' | 'closed';
 
 /**
  * Bound on each background step of cleaning up an abandoned creation: waiting for an in-flight `initialize`
- * to land, then the best-effort DELETE of the session it opened. Real time (unref'd timers): the registry's
- * clock does not reach the factory, and nothing waits on this cleanup.
+ * to land, then the best-effort DELETE of the session it opened. Timers run on the factory's `clock`; nothing
+ * waits on this cleanup.
  */
 const ABANDON_GRACE_MS = 5_000;
 
 /** How {@link McpConnection} rebuilds a Streamable HTTP transport to terminate an abandoned session. */
 export type StreamableTransportOptions = Pick<StreamableHTTPClientTransportOptions, 'fetch' | 'requestInit'>;
+
+/** The HTTP plumbing of one connection, built by the factory. */
+export interface ConnectionHttp {
+  /** The session's fetch (event stream control). */
+  readonly sessionFetch: SessionFetch;
+  /** Tracks POSTs and the assigned session id while connecting. */
+  readonly tracker: FetchTracker;
+  /** The factory's bounded queue for DELETEs. */
+  readonly closeQueue: CloseQueue;
+  /** Options for a throwaway transport that terminates an abandoned session (no event stream). */
+  readonly detached: StreamableTransportOptions;
+  /** Timers of the abandoned-creation cleanup (the factory's `clock`). */
+  readonly clock: Clock;
+}
 
 /**
  * One SDK `Client` over one transport, glued to the registry's {@link ConnectionEvents}.
@@ -37,8 +54,13 @@ export type StreamableTransportOptions = Pick<StreamableHTTPClientTransportOptio
  *   upstream dropped the session with the stream, and the SDK's `EventSource` would otherwise reconnect into
  *   a fresh, uninitialized upstream session and silently lose state. The transport is closed at once.
  * - Every server notification goes to `events.notification`.
+ * - `close` sends the DELETE through the factory's {@link CloseQueue}, ending the event stream (freeing its
+ *   connection) just before; a DELETE that fails, is aborted or never started rejects `close` (a 404 or 405 is a
+ *   success: the upstream already forgot the session, or does not support termination).
  */
 export class McpConnection implements UpstreamConnection<Client> {
+  /** SDK v1 speaks the legacy (session) era only. */
+  readonly era = 'legacy' as const;
   private state: State = 'connecting';
   private closing: Promise<void> | undefined;
 
@@ -47,8 +69,7 @@ export class McpConnection implements UpstreamConnection<Client> {
     private readonly transport: StreamableHTTPClientTransport | SSEClientTransport,
     private readonly events: ConnectionEvents,
     private readonly url: URL,
-    private readonly transportOptions: StreamableTransportOptions,
-    private readonly tracker: FetchTracker,
+    private readonly http: ConnectionHttp,
   ) {
     const previousClose = client.onclose;
     client.onclose = () => {
@@ -87,7 +108,7 @@ export class McpConnection implements UpstreamConnection<Client> {
     try {
       await raceSignal(this.client.connect(this.transport), signal);
       this.state = 'open';
-      this.tracker.stopTracking();
+      this.http.tracker.stopTracking();
     } catch (error) {
       this.state = 'closed';
       if (signal.aborted) {
@@ -104,7 +125,10 @@ export class McpConnection implements UpstreamConnection<Client> {
     return this.closing;
   }
 
-  /** Terminates the upstream session (HTTP DELETE, Streamable HTTP only), then closes the client. */
+  /**
+   * Ends the event stream, terminates the upstream session (HTTP DELETE, Streamable HTTP only, through the
+   * close queue), then closes the client. Rejects when the DELETE failed, was aborted or never started.
+   */
   private async shutdown(signal: AbortSignal): Promise<void> {
     const wasOpen = this.state === 'open';
     this.state = 'closing';
@@ -112,10 +136,18 @@ export class McpConnection implements UpstreamConnection<Client> {
     const stop = onAbort(signal, () => void this.client.close().catch(() => undefined));
     let failure: { error: unknown } | undefined;
     try {
-      if (wasOpen && this.transport instanceof StreamableHTTPClientTransport && !signal.aborted) {
-        await raceSignal(this.transport.terminateSession(), signal).catch((error: unknown) => {
-          if (!signal.aborted && !isGone(error)) failure = { error };
-        });
+      const transport = this.transport;
+      if (wasOpen && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+        await this.http.closeQueue
+          .run(signal, (started) => {
+            // The stream's connection is freed as the DELETE takes one (2 × N sockets otherwise during
+            // closeAll); ending it here rather than up front spreads the upstream's work over the queue.
+            this.http.sessionFetch.stopEventStream();
+            return raceSignal(transport.terminateSession(), started);
+          })
+          .catch((error: unknown) => {
+            if (!isGone(error)) failure = { error: signal.aborted ? signal.reason : error };
+          });
       }
       await this.client.close();
     } finally {
@@ -139,11 +171,12 @@ export class McpConnection implements UpstreamConnection<Client> {
    * upstream assigned (if any) gets a DELETE on a throwaway transport.
    */
   private async abandon(): Promise<void> {
-    await this.tracker.postsSettled(ABANDON_GRACE_MS);
+    const { tracker, detached, clock } = this.http;
+    await tracker.postsSettled(ABANDON_GRACE_MS, clock);
     const sessionId =
-      this.transport instanceof StreamableHTTPClientTransport ? (this.transport.sessionId ?? this.tracker.sessionId) : undefined;
+      this.transport instanceof StreamableHTTPClientTransport ? (this.transport.sessionId ?? tracker.sessionId) : undefined;
     await this.client.close().catch(() => undefined);
-    if (sessionId !== undefined) await terminateDetached(this.url, sessionId, this.transportOptions);
+    if (sessionId !== undefined) await terminateDetached(this.url, sessionId, detached, clock);
   }
 }
 
@@ -153,17 +186,16 @@ function isGone(error: unknown): boolean {
 }
 
 /** Best-effort DELETE of an upstream session on a throwaway transport, bounded by {@link ABANDON_GRACE_MS}. */
-async function terminateDetached(url: URL, sessionId: string, options: StreamableTransportOptions): Promise<void> {
+async function terminateDetached(url: URL, sessionId: string, options: StreamableTransportOptions, clock: Clock): Promise<void> {
   const transport = new StreamableHTTPClientTransport(url, { ...options, sessionId });
-  const timer = setTimeout(() => void transport.close(), ABANDON_GRACE_MS);
-  timer.unref();
+  const timer = clock.setTimeout(() => void transport.close(), ABANDON_GRACE_MS);
   try {
     await transport.start();
     await transport.terminateSession();
   } catch {
     // Best effort: the upstream expires the session by itself.
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     await transport.close();
   }
 }

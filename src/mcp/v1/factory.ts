@@ -1,16 +1,20 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+// The default SessionFactory (SDK v1). SDK types only here: the SDK itself is loaded by the first `create`.
+import { type Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type ClientCapabilities, type Implementation } from '@modelcontextprotocol/sdk/types.js';
+import { type JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { InvalidOptionsError } from '../../errors.js';
-import { type ConnectionEvents, type SessionCreateRequest, type SessionFactory } from '../../factory.js';
+import { type ConnectionEvents, type SessionCreateRequest, type SessionFactory, type UpstreamConnection } from '../../factory.js';
 import { type SessionKey } from '../../request.js';
+import { announcedCapabilities } from '../capabilities.js';
+import { CloseQueue, DEFAULT_CLOSE_CONCURRENCY } from '../close-queue.js';
+import { createSessionDispatchers, type SessionDispatchers } from '../dispatchers.js';
 import { hasHeaders, httpUrl, mergeHeaders, takeUserinfo } from '../headers.js';
-import { McpConnection, type StreamableTransportOptions } from './connection.js';
-import { FetchTracker } from './fetch-tracker.js';
-import { SERVER_REQUEST_CAPABILITIES, type McpServerRequestHandler } from '../server-request.js';
-import { relayServerRequests } from './server-requests.js';
+import { type McpServerRequestHandler } from '../server-request.js';
+import { type ValidatorCache } from '../validator-cache.js';
+import { validateStdioFactoryOptions, type StdioStderrHandler } from '../stdio/index.js';
+import type * as RuntimeModule from './runtime.js';
 
 /** The `clientInfo` sent in `initialize` when none is given. Kept equal to package.json by a test. */
 export const DEFAULT_CLIENT_INFO: Readonly<Implementation> = Object.freeze({
@@ -26,15 +30,17 @@ export interface McpSessionFactoryOptions {
    */
   clientInfo?: Implementation;
   /**
-   * Client capabilities announced to upstreams. When set, it is used as is, and `onServerRequest` answers
-   * only the requests it declares (`sampling`, `elicitation`, `roots`); the SDK answers the others with
-   * method-not-found.
+   * Client capabilities announced to upstreams for sessions whose request carries no `clientCapabilities`.
+   * A request's `clientCapabilities` (what the downstream client declared) take precedence, minus
+   * `sampling`, `elicitation` and `roots` when there is no `onServerRequest` to relay them. `onServerRequest`
+   * answers only the requests the announced capabilities declare; the SDK answers others with method-not-found.
    * @default `{ sampling: {}, elicitation: {}, roots: {} }` when `onServerRequest` is given, else `{}`
    */
   capabilities?: ClientCapabilities;
   /**
-   * `fetch` used for every upstream HTTP request (for example one with a per-upstream undici `Agent`).
-   * @default globalThis.fetch
+   * `fetch` used for every upstream HTTP request (for example one with a per-upstream undici `Agent`). When
+   * set, the factory's own dispatchers are not used.
+   * @default globalThis.fetch, with separate undici dispatchers for event streams and requests
    */
   fetch?: FetchLike;
   /**
@@ -46,12 +52,56 @@ export interface McpSessionFactoryOptions {
   /**
    * Answers server→client requests from upstreams — `sampling/createMessage`, `elicitation/create`,
    * `roots/list` — with the downstream session in hand (`key.downstreamSessionId`), so a gateway can relay
-   * them to the right downstream client. Without it the SDK answers them with method-not-found.
+   * them to the right downstream client. A request that arrives on a call's response stream runs in that
+   * call's async context (AsyncLocalStorage finds the downstream request). Without it the SDK answers them
+   * with method-not-found.
    */
   onServerRequest?: McpServerRequestHandler;
+  /**
+   * Whether Streamable HTTP sessions open the standalone GET event stream. `false` saves its connection and
+   * about 45 KB per session, but then the upstream can send no unsolicited notifications (list_changed,
+   * resource updates, log messages outside a call) and no server→client requests outside a call; requests
+   * and notifications that belong to a call still arrive on the call's response stream. Legacy SSE always
+   * keeps its stream (it is the transport).
+   * @default true
+   */
+  eventStream?: boolean;
+  /**
+   * How many upstream session terminations (HTTP DELETE) this factory runs at once. Closes beyond it wait
+   * for a slot within the registry's close bound; one still waiting when its grace window ends is not sent
+   * and counts as a close error.
+   * @default 64
+   */
+  closeConcurrency?: number;
+  /**
+   * stdio upstreams: names of gateway environment variables passed through to every child process, on top
+   * of the minimal environment (PATH, HOME, USER, LOGNAME, SHELL, TERM, LANG, TMPDIR and the platform's
+   * equivalents) and under the request's `env`. The gateway's other variables never reach a child.
+   * @default []
+   */
+  inheritEnv?: readonly string[];
+  /** stdio upstreams: receives every stderr line of every child process, with its session key. */
+  onStderr?: StdioStderrHandler;
+  /**
+   * Time for every timer the factory keeps: the bounded cleanup of a creation abandoned mid-`initialize` and
+   * the stdio teardown steps. Pass the registry's clock (for example a `ManualClock` in tests).
+   * @default systemClock
+   */
+  clock?: Clock;
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['clientInfo', 'capabilities', 'fetch', 'requestInit', 'onServerRequest']);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'clientInfo',
+  'capabilities',
+  'fetch',
+  'requestInit',
+  'onServerRequest',
+  'eventStream',
+  'closeConcurrency',
+  'inheritEnv',
+  'onStderr',
+  'clock',
+]);
 
 function validate(options: unknown): McpSessionFactoryOptions {
   if (options === undefined) return {};
@@ -72,6 +122,21 @@ function validate(options: unknown): McpSessionFactoryOptions {
       throw new InvalidOptionsError(name, `Expected \`${name}\` to be an object, got ${o[name] === null ? 'null' : typeof o[name]}`);
     }
   }
+  if (o.eventStream !== undefined && typeof o.eventStream !== 'boolean') {
+    throw new InvalidOptionsError('eventStream', `Expected \`eventStream\` to be a boolean, got ${typeof o.eventStream}`);
+  }
+  const concurrency = o.closeConcurrency;
+  if (concurrency !== undefined && !(typeof concurrency === 'number' && Number.isInteger(concurrency) && concurrency >= 1)) {
+    const shown = typeof concurrency === 'number' ? String(concurrency) : typeof concurrency;
+    throw new InvalidOptionsError('closeConcurrency', `Expected \`closeConcurrency\` to be an integer >= 1, got \`${shown}\``);
+  }
+  const clock = o.clock as Partial<Clock> | null | undefined;
+  if (
+    clock !== undefined &&
+    (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function')
+  ) {
+    throw new InvalidOptionsError('clock', 'Expected `clock` to be an object with `now`, `setTimeout` and `clearTimeout` methods');
+  }
   const info = o.clientInfo as Partial<Implementation> | undefined;
   if (info !== undefined && (typeof info !== 'object' || typeof info.name !== 'string' || typeof info.version !== 'string')) {
     throw new InvalidOptionsError('clientInfo', 'Expected `clientInfo` to be an object with string `name` and `version`');
@@ -79,23 +144,44 @@ function validate(options: unknown): McpSessionFactoryOptions {
   return o;
 }
 
+/** The SDK-dependent half of the factory, loaded once per process by the first `create`. */
+type Runtime = typeof RuntimeModule;
+let runtime: Promise<Runtime> | undefined;
+
+function loadRuntime(): Promise<Runtime> {
+  runtime ??= import('./runtime.js').catch((error: unknown) => {
+    runtime = undefined; // let a later create retry (e.g. after a transient file-system error)
+    throw error;
+  });
+  return runtime;
+}
+
 /**
  * The default {@link SessionFactory}: one MCP SDK `Client` per upstream session, over
  * `StreamableHTTPClientTransport` (`transport: 'streamable-http'`) or `SSEClientTransport` (`'sse'`).
  *
+ * - Loads the SDK on the first `create` (importing the package loads none of it).
+ * - `transport: 'stdio'`: spawns one child process per session in its own process group, with a minimal
+ *   environment plus `inheritEnv` and the request's `env`, and tears the whole group down within the
+ *   registry's close bound (SPEC §9). An exit reports `events.closed` with a `process_exited` error.
  * - Sends the request's sanitized headers (over `requestInit.headers`) on every upstream HTTP request.
  *   Credentials in the URL (`https://user:pass@host/mcp`) become an `authorization: Basic` header, unless
  *   the headers already carry `authorization` (`fetch` refuses such URLs, and would echo them in its error).
+ * - Announces the request's `clientCapabilities` upstream (see `capabilities`).
  * - Reports the client's `onclose` as `events.closed`. Streamable HTTP errors reported through `onerror`
  *   (a 404 for a forgotten session, `fetch failed`, a dead standalone GET stream) are not treated as fatal
  *   here: the failing call rejects, and the registry evicts on transport errors (`lease.release(error)`).
  *   On legacy SSE, a stream error after connect closes the session (the upstream dropped it with the stream).
  * - Forwards every server notification (list_changed included) to `events.notification`.
  * - Relays sampling, elicitation and roots requests to `onServerRequest` with the session key.
+ * - At scale: event streams and request traffic use separate undici dispatchers (unless `fetch` is given),
+ *   every request gets a fresh abort signal (no listener piles up on the transport's), and one JSON-schema
+ *   validator is built lazily per upstream instead of one per session.
  * - `create` honours `request.signal`: aborting it rejects with `signal.reason` and closes what was opened.
- * - `close(signal)` sends the HTTP DELETE that ends the upstream session (Streamable HTTP), then closes the
- *   client; when `signal` fires, in-flight HTTP is aborted so a close never outlives the registry's bound.
- *   A 404 on the DELETE (the upstream already forgot the session) counts as success.
+ * - `close(signal)` sends the HTTP DELETE that ends the upstream session (Streamable HTTP; at most
+ *   `closeConcurrency` at once, each ending the session's event stream just before), then closes the client; when `signal` fires, in-flight HTTP is
+ *   aborted so a close never outlives the registry's bound. A DELETE that fails, is aborted or could not start
+ *   in time rejects (the registry counts `closeErrors`); a 404 or 405 counts as success.
  *
  * Do not close a leased client yourself (the upstream session would not be terminated): release the lease or
  * evict the session.
@@ -110,41 +196,61 @@ function validate(options: unknown): McpSessionFactoryOptions {
  * const registry = new UpstreamSessionRegistry({
  *   sessionFactory: createMcpSessionFactory({
  *     clientInfo: { name: 'my-gateway', version: '1.2.3' },
- *     onServerRequest: (key, request) => relayToDownstream(key.downstreamSessionId, request),
+ *     onServerRequest: (key, request, { signal }) => relayToDownstream(key.downstreamSessionId, request, signal),
  *   }),
  * });
  * ```
  */
 export function createMcpSessionFactory(options?: McpSessionFactoryOptions): SessionFactory<Client> {
-  const { clientInfo, capabilities, fetch, requestInit, onServerRequest } = validate(options);
+  const { clientInfo, capabilities, fetch, requestInit, onServerRequest, eventStream, closeConcurrency, clock: givenClock, ...rest } =
+    validate(options);
+  const clock = givenClock ?? systemClock;
+  const stdio = { ...validateStdioFactoryOptions(rest), clock };
   const info: Implementation = { ...(clientInfo ?? DEFAULT_CLIENT_INFO) };
-  const advertised: ClientCapabilities = capabilities ?? (onServerRequest !== undefined ? SERVER_REQUEST_CAPABILITIES : {});
   const { signal: _ignored, ...baseInit } = requestInit ?? {};
+  const closeQueue = new CloseQueue(closeConcurrency ?? DEFAULT_CLOSE_CONCURRENCY);
+  const baseFetch = fetch ?? ((input: string | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  let dispatchers: Promise<SessionDispatchers | undefined> | undefined;
+  let validators: ValidatorCache<JsonSchemaValidator<unknown>> | undefined;
 
   return {
-    async create(request: SessionCreateRequest, events: ConnectionEvents): Promise<McpConnection> {
+    async create(request: SessionCreateRequest, events: ConnectionEvents): Promise<UpstreamConnection<Client>> {
+      if (request.transport === 'stdio') {
+        request.signal.throwIfAborted();
+        const sdk = await loadRuntime();
+        validators ??= sdk.createValidatorCache();
+        const key: SessionKey = Object.freeze({ downstreamSessionId: request.downstreamSessionId, upstreamId: request.upstreamId });
+        const announced = announcedCapabilities(request.clientCapabilities, capabilities, onServerRequest !== undefined);
+        return sdk.connectStdio({ key, request, events, clientInfo: info, capabilities: announced, onServerRequest, validator: validators, stdio });
+      }
       const url = httpUrl(request.url);
       const basicAuth = takeUserinfo(url);
       request.signal.throwIfAborted();
+      const sdk = await loadRuntime();
+      dispatchers ??= fetch === undefined ? createSessionDispatchers() : Promise.resolve(undefined);
+      const routes = await dispatchers;
+      request.signal.throwIfAborted();
+      validators ??= sdk.createValidatorCache();
       const key: SessionKey = Object.freeze({ downstreamSessionId: request.downstreamSessionId, upstreamId: request.upstreamId });
-
-      const client = new Client(info, { capabilities: structuredClone(advertised) });
-      if (onServerRequest !== undefined) relayServerRequests(client, key, advertised, onServerRequest);
-
       const headers = mergeHeaders(baseInit.headers, request.headers, basicAuth);
-      // No requestInit at all when there is nothing to send: the SDK then skips merging it into every request.
-      const requestInitFor = Object.keys(baseInit).length > 0 || hasHeaders(headers) ? { ...baseInit, headers } : undefined;
-      const transportOptions: StreamableTransportOptions = {
-        ...(requestInitFor !== undefined && { requestInit: requestInitFor }),
-        ...(fetch !== undefined && { fetch }),
-      };
-      const tracker = new FetchTracker(fetch ?? ((input, init) => globalThis.fetch(input, init)));
-      const tracked = { ...transportOptions, fetch: tracker.fetch };
-      const transport =
-        request.transport === 'sse' ? new SSEClientTransport(url, tracked) : new StreamableHTTPClientTransport(url, tracked);
-      const connection = new McpConnection(client, transport, events, url, transportOptions, tracker);
-      await connection.connect(request.signal);
-      return connection;
+      return sdk.connectHttp({
+        key,
+        url,
+        transport: request.transport,
+        signal: request.signal,
+        events,
+        clientInfo: info,
+        capabilities: announcedCapabilities(request.clientCapabilities, capabilities, onServerRequest !== undefined),
+        onServerRequest,
+        validator: validators,
+        // No requestInit at all when there is nothing to send: the SDK then skips merging it into every request.
+        requestInit: Object.keys(baseInit).length > 0 || hasHeaders(headers) ? { ...baseInit, headers } : undefined,
+        baseFetch,
+        dispatchers: routes,
+        eventStream: eventStream ?? true,
+        closeQueue,
+        clock,
+      });
     },
   };
 }

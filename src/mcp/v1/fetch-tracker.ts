@@ -1,8 +1,5 @@
-import { setMaxListeners } from 'node:events';
-import { type FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-
-/** Listener limit set on the SDK's long-lived fetch signal, high enough that Node never warns about it. */
-const QUIET_LISTENER_LIMIT = 1_000_000;
+import { type Clock } from '../../clock.js';
+import { type SessionFetchFunction } from '../session-fetch.js';
 
 /**
  * Wraps the `fetch` a transport uses, to know two things the SDK does not expose reliably while a
@@ -14,20 +11,11 @@ export class FetchTracker {
   sessionId: string | undefined;
   private postsInFlight = 0;
   private tracking = true;
-  private quietSignal: AbortSignal | undefined;
   private readonly settled = new Set<() => void>();
 
-  constructor(private readonly base: FetchLike) {}
+  constructor(private readonly base: SessionFetchFunction) {}
 
-  readonly fetch: FetchLike = (url, init) => {
-    const signal = init?.signal;
-    if (signal != null && signal !== this.quietSignal) {
-      // The SDK passes one long-lived signal to every fetch; undici holds a listener on it per request until
-      // the request is garbage-collected, so Node would warn (MaxListenersExceededWarning) on busy sessions.
-      // (A finite limit: `0`, "unlimited", makes Node's EventTarget slower on every add.)
-      setMaxListeners(QUIET_LISTENER_LIMIT, signal);
-      this.quietSignal = signal;
-    }
+  readonly fetch: SessionFetchFunction = (url, init) => {
     // Once connected nothing needs tracking: hand the request straight to the base fetch.
     if (!this.tracking) return this.base(url, init);
     return this.track(url, init);
@@ -53,20 +41,19 @@ export class FetchTracker {
     this.tracking = false;
   }
 
-  /** Resolves once no POST is in flight, or after `timeoutMs` (an unref'd timer), whichever comes first. */
-  postsSettled(timeoutMs: number): Promise<void> {
+  /** Resolves once no POST is in flight, or after `timeoutMs` on `clock`, whichever comes first. */
+  postsSettled(timeoutMs: number, clock: Clock): Promise<void> {
     if (this.postsInFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         this.settled.delete(check);
         resolve();
       };
       const check = (): void => {
         if (this.postsInFlight === 0) done();
       };
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
+      const timer: unknown = clock.setTimeout(done, timeoutMs);
       this.settled.add(check);
     });
   }
