@@ -11,13 +11,11 @@
  *
  * Run: `npx tsx examples/gateway/demo-modern.ts`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo } from 'node:net';
 import { type Client } from '@modelcontextprotocol/client';
-import { acceptedContent, createMcpHandler, inputRequired, McpServer, type InMemoryServerEventBus } from '@modelcontextprotocol/server';
-import * as z from 'zod/v4';
+import { createMcpHandler, type InMemoryServerEventBus } from '@modelcontextprotocol/server';
 import { createSdkV2SessionFactory } from '../../src/mcp/v2/index.js';
 import { UpstreamSessionRegistry } from '../../src/index.js';
+import { serveOnLoopback, weatherServer } from './upstream-modern.js';
 
 const DEADLINE_MS = 15_000;
 const watchdog = setTimeout(() => {
@@ -29,65 +27,19 @@ watchdog.unref();
 /** What the upstream received, by JSON-RPC method (and DELETEs). */
 const seen: string[] = [];
 
-function startUpstream(): Promise<{ url: string; notifyToolsChanged: () => void; listening: () => number; close: () => Promise<void> }> {
-  const handler = createMcpHandler(
-    () => {
-      const server = new McpServer({ name: 'weather', version: '1.0.0' });
-      server.registerTool('forecast', { description: 'Forecast for a city', inputSchema: z.object({ city: z.string() }) }, ({ city }) => ({
-        content: [{ type: 'text', text: `${city}: sunny` }],
-      }));
-      server.registerTool('book-trip', { description: 'Books a trip after asking for a date', inputSchema: z.object({ city: z.string() }) }, ({ city }, ctx) => {
-        const answer = acceptedContent(ctx.mcpReq.inputResponses, 'date', z.object({ date: z.string() }));
-        if (answer === undefined) {
-          return inputRequired({
-            inputRequests: {
-              date: inputRequired.elicit({ message: `When do you travel to ${city}?`, requestedSchema: { type: 'object', properties: { date: { type: 'string' } }, required: ['date'] } }),
-            },
-          });
-        }
-        return { content: [{ type: 'text', text: `Booked ${city} on ${answer.date}` }] };
-      });
-      return server;
+async function startUpstream(): Promise<{ url: string; notifyToolsChanged: () => void; listening: () => number; close: () => Promise<void> }> {
+  const handler = createMcpHandler(() => weatherServer(), { legacy: 'reject', keepAliveMs: 0 });
+  const { server: http, url } = await serveOnLoopback(handler, seen);
+  return {
+    url,
+    notifyToolsChanged: () => handler.notify.toolsChanged(),
+    listening: () => (handler.bus as InMemoryServerEventBus).listenerCount,
+    close: async () => {
+      await handler.close();
+      http.closeAllConnections();
+      await new Promise((done) => http.close(done));
     },
-    { legacy: 'reject', keepAliveMs: 0 },
-  );
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
-      const method = body.length > 0 ? (JSON.parse(body.toString('utf8')) as { method?: string }).method : undefined;
-      seen.push(method ?? req.method ?? '?');
-      const controller = new AbortController();
-      res.on('close', () => controller.abort());
-      const init: RequestInit = { method: req.method ?? 'GET', headers: req.headers as Record<string, string>, signal: controller.signal };
-      if (body.length > 0) init.body = new Uint8Array(body);
-      const response = await handler.fetch(new Request(`http://127.0.0.1${req.url ?? '/'}`, init));
-      const headers: Record<string, string> = {};
-      response.headers.forEach((value, name) => {
-        headers[name] = value;
-      });
-      res.writeHead(response.status, headers);
-      const reader = response.body?.getReader();
-      for (let chunk = await reader?.read(); chunk !== undefined && !chunk.done; chunk = await reader?.read()) res.write(chunk.value);
-      res.end();
-    })().catch(() => res.destroy());
-  });
-  return new Promise((resolve) => {
-    http.listen(0, '127.0.0.1', () => {
-      const { port } = http.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}/mcp`,
-        notifyToolsChanged: () => handler.notify.toolsChanged(),
-        listening: () => (handler.bus as InMemoryServerEventBus).listenerCount,
-        close: async () => {
-          await handler.close();
-          http.closeAllConnections();
-          await new Promise((done) => http.close(done));
-        },
-      });
-    });
-  });
+  };
 }
 
 function text(result: unknown): string {

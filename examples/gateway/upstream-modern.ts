@@ -4,7 +4,7 @@
  * that asks the user for input through a multi-round-trip result (MRTR `input_required`), a prompt and a
  * resource: what a relay gateway must pass through to a downstream client of either era.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { acceptedContent, createMcpHandler, inputRequired, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod/v4';
@@ -17,7 +17,8 @@ export interface ModernUpstream {
   close(): Promise<void>;
 }
 
-function weatherServer(): McpServer {
+/** The weather server: two tools (one asks for input through MRTR), a prompt and a resource. */
+export function weatherServer(): McpServer {
   const server = new McpServer({ name: 'weather', version: '1.0.0' });
   server.registerTool('forecast', { description: 'Forecast for a city', inputSchema: z.object({ city: z.string() }) }, ({ city }) => ({
     content: [{ type: 'text', text: `${city}: sunny` }],
@@ -45,10 +46,16 @@ function weatherServer(): McpServer {
   return server;
 }
 
-/** Starts the modern upstream on a random loopback port. */
-export async function startModernUpstream(): Promise<ModernUpstream> {
-  const handler = createMcpHandler(() => weatherServer(), { legacy: 'reject', keepAliveMs: 0 });
-  const seen: string[] = [];
+/** The part of a `createMcpHandler` result a Node HTTP server needs: its fetch-style entry point. */
+export interface FetchHandler {
+  fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * Serves a fetch-style MCP handler over `node:http` on a random 127.0.0.1 port, recording each request's
+ * JSON-RPC method (or bare HTTP method) in `seen`. Resolves once listening.
+ */
+export async function serveOnLoopback(handler: FetchHandler, seen: string[]): Promise<{ server: Server; url: string }> {
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const chunks: Buffer[] = [];
@@ -70,8 +77,16 @@ export async function startModernUpstream(): Promise<ModernUpstream> {
     })().catch(() => res.destroy());
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { server: http, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp` };
+}
+
+/** Starts the modern upstream on a random loopback port. */
+export async function startModernUpstream(): Promise<ModernUpstream> {
+  const handler = createMcpHandler(() => weatherServer(), { legacy: 'reject', keepAliveMs: 0 });
+  const seen: string[] = [];
+  const { server: http, url } = await serveOnLoopback(handler, seen);
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url,
     seen,
     async close() {
       await handler.close();
