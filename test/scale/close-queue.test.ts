@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CloseQueue } from '../../src/mcp/close-queue.js';
+import { ManualClock } from '../../src/testing/index.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -75,5 +76,62 @@ describe('the close queue', () => {
     const failure = new Error('DELETE failed');
     await expect(queue.run(open(), () => Promise.reject(failure))).rejects.toBe(failure);
     await expect(queue.run(open(), () => Promise.resolve('next'))).resolves.toBe('next');
+  });
+});
+
+describe("a close's deadline (linger)", () => {
+  it('fires 0.8 × the grace window after the grace signal, with its reason', async () => {
+    const clock = new ManualClock();
+    const queue = new CloseQueue(1, clock);
+    const grace = new AbortController();
+    const deadline = queue.linger(grace.signal);
+    await clock.advance(5_000);
+    const reason = new Error('grace over');
+    grace.abort(reason);
+    expect(deadline.signal.aborted).toBe(false);
+
+    await clock.advance(3_999);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.signal.reason).toBe(reason);
+    deadline.dispose();
+  });
+
+  it('is aborted at once when the grace signal already was', () => {
+    const queue = new CloseQueue(1, new ManualClock());
+    const deadline = queue.linger(AbortSignal.abort(new Error('late')));
+    expect(deadline.signal.aborted).toBe(true);
+  });
+
+  it('lets a termination queued behind a slow one still run after the grace window, within the deadline', async () => {
+    const clock = new ManualClock();
+    const queue = new CloseQueue(1, clock);
+    const grace = new AbortController();
+    const slow = deferred();
+    const first = queue.linger(grace.signal);
+    const second = queue.linger(grace.signal);
+    const runs = [queue.run(first.signal, () => slow.promise.then(() => 'first')), queue.run(second.signal, () => Promise.resolve('second'))];
+    await clock.advance(1_000);
+    grace.abort(new Error('grace over'));
+    await clock.advance(500);
+    slow.resolve();
+
+    expect(await Promise.all(runs)).toEqual(['first', 'second']);
+    first.dispose();
+    second.dispose();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('disposing removes its timer', async () => {
+    const clock = new ManualClock();
+    const queue = new CloseQueue(1, clock);
+    const grace = new AbortController();
+    const deadline = queue.linger(grace.signal);
+    await clock.advance(100);
+    grace.abort();
+    deadline.dispose();
+    await clock.advance(1_000);
+    expect(deadline.signal.aborted).toBe(false);
   });
 });

@@ -38,7 +38,7 @@ export interface ConnectionHttp {
   /** The factory's bounded queue for DELETEs. */
   readonly closeQueue: CloseQueue;
   /** Options for a throwaway transport that terminates an abandoned session (no event stream). */
-  readonly detached: StreamableTransportOptions;
+  readonly detached: () => StreamableTransportOptions;
   /** Timers of the abandoned-creation cleanup (the factory's `clock`). */
   readonly clock: Clock;
 }
@@ -133,25 +133,28 @@ export class McpConnection implements UpstreamConnection<Client> {
     const wasOpen = this.state === 'open';
     this.state = 'closing';
     // Closing the client aborts every in-flight fetch of the transport, the DELETE included.
-    const stop = onAbort(signal, () => void this.client.close().catch(() => undefined));
+    // Terminations may use part of the wait the registry grants after the grace window (CloseQueue.linger).
+    const deadline = this.http.closeQueue.linger(signal);
+    const stop = onAbort(deadline.signal, () => void this.client.close().catch(() => undefined));
     let failure: { error: unknown } | undefined;
     try {
       const transport = this.transport;
       if (wasOpen && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
         await this.http.closeQueue
-          .run(signal, (started) => {
+          .run(deadline.signal, (started) => {
             // The stream's connection is freed as the DELETE takes one (2 × N sockets otherwise during
             // closeAll); ending it here rather than up front spreads the upstream's work over the queue.
             this.http.sessionFetch.stopEventStream();
             return raceSignal(transport.terminateSession(), started);
           })
           .catch((error: unknown) => {
-            if (!isGone(error)) failure = { error: signal.aborted ? signal.reason : error };
+            if (!isGone(error)) failure = { error: deadline.signal.aborted ? deadline.signal.reason : error };
           });
       }
       await this.client.close();
     } finally {
       stop();
+      deadline.dispose();
       this.state = 'closed';
     }
     if (failure !== undefined) throw failure.error as Error;
@@ -176,7 +179,7 @@ export class McpConnection implements UpstreamConnection<Client> {
     const sessionId =
       this.transport instanceof StreamableHTTPClientTransport ? (this.transport.sessionId ?? tracker.sessionId) : undefined;
     await this.client.close().catch(() => undefined);
-    if (sessionId !== undefined) await terminateDetached(this.url, sessionId, detached, clock);
+    if (sessionId !== undefined) await terminateDetached(this.url, sessionId, detached(), clock);
   }
 }
 

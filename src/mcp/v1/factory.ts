@@ -12,6 +12,7 @@ import { CloseQueue, DEFAULT_CLOSE_CONCURRENCY } from '../close-queue.js';
 import { createSessionDispatchers, type SessionDispatchers } from '../dispatchers.js';
 import { hasHeaders, httpUrl, mergeHeaders, takeUserinfo } from '../headers.js';
 import { type McpServerRequestHandler } from '../server-request.js';
+import { fetchStreamOpener, nodeHttpStreamOpener, type StreamOpener } from '../stream-openers.js';
 import { type ValidatorCache } from '../validator-cache.js';
 import { validateStdioFactoryOptions, type StdioStderrHandler } from '../stdio/index.js';
 import type * as RuntimeModule from './runtime.js';
@@ -38,9 +39,10 @@ export interface McpSessionFactoryOptions {
    */
   capabilities?: ClientCapabilities;
   /**
-   * `fetch` used for every upstream HTTP request (for example one with a per-upstream undici `Agent`). When
-   * set, the factory's own dispatchers are not used.
-   * @default globalThis.fetch, with separate undici dispatchers for event streams and requests
+   * `fetch` used for every upstream HTTP request, event streams included (for example one with a
+   * per-upstream undici `Agent`). When set, the factory's own routing is not used.
+   * @default globalThis.fetch on an undici dispatcher of the factory's own for requests; Streamable HTTP event
+   *   streams on plain `node:http(s)` (with the request's headers), legacy SSE streams on a second dispatcher
    */
   fetch?: FetchLike;
   /**
@@ -59,7 +61,7 @@ export interface McpSessionFactoryOptions {
   onServerRequest?: McpServerRequestHandler;
   /**
    * Whether Streamable HTTP sessions open the standalone GET event stream. `false` saves its connection and
-   * about 45 KB per session, but then the upstream can send no unsolicited notifications (list_changed,
+   * about 13 KB per session, but then the upstream can send no unsolicited notifications (list_changed,
    * resource updates, log messages outside a call) and no server→client requests outside a call; requests
    * and notifications that belong to a call still arrive on the call's response stream. Legacy SSE always
    * keeps its stream (it is the transport).
@@ -68,8 +70,9 @@ export interface McpSessionFactoryOptions {
   eventStream?: boolean;
   /**
    * How many upstream session terminations (HTTP DELETE) this factory runs at once. Closes beyond it wait
-   * for a slot within the registry's close bound; one still waiting when its grace window ends is not sent
-   * and counts as a close error.
+   * for a slot within the registry's close bound: one still queued or in flight when its grace window ends
+   * may go on for 0.8 × that window (the registry waits longer than that before it gives up on a close); one
+   * that has not started by then is not sent and counts as a close error.
    * @default 64
    */
   closeConcurrency?: number;
@@ -174,14 +177,17 @@ function loadRuntime(): Promise<Runtime> {
  *   On legacy SSE, a stream error after connect closes the session (the upstream dropped it with the stream).
  * - Forwards every server notification (list_changed included) to `events.notification`.
  * - Relays sampling, elicitation and roots requests to `onServerRequest` with the session key.
- * - At scale: event streams and request traffic use separate undici dispatchers (unless `fetch` is given),
- *   every request gets a fresh abort signal (no listener piles up on the transport's), and one JSON-schema
+ * - At scale: request traffic uses an undici dispatcher of its own and Streamable HTTP event streams are held
+ *   on plain `node:http` (unless `fetch` is given); the factory reads event streams and each call's
+ *   event-stream response itself (one reader, an incremental SSE decoder) and hands the messages to the SDK in
+ *   order; every request gets a fresh abort signal (no listener piles up on the transport's); one JSON-schema
  *   validator is built lazily per upstream instead of one per session.
  * - `create` honours `request.signal`: aborting it rejects with `signal.reason` and closes what was opened.
  * - `close(signal)` sends the HTTP DELETE that ends the upstream session (Streamable HTTP; at most
- *   `closeConcurrency` at once, each ending the session's event stream just before), then closes the client; when `signal` fires, in-flight HTTP is
- *   aborted so a close never outlives the registry's bound. A DELETE that fails, is aborted or could not start
- *   in time rejects (the registry counts `closeErrors`); a 404 or 405 counts as success.
+ *   `closeConcurrency` at once, each ending the session's event stream just before), then closes the client.
+ *   After `signal` fires the DELETE may go on for 0.8 × the grace window, then in-flight HTTP is aborted, so a
+ *   close never outlives the registry's bound. A DELETE that fails, is aborted or could not start in time
+ *   rejects (the registry counts `closeErrors`); a 404 or 405 counts as success.
  *
  * Do not close a leased client yourself (the upstream session would not be terminated): release the lease or
  * evict the session.
@@ -208,10 +214,11 @@ export function createMcpSessionFactory(options?: McpSessionFactoryOptions): Ses
   const stdio = { ...validateStdioFactoryOptions(rest), clock };
   const info: Implementation = { ...(clientInfo ?? DEFAULT_CLIENT_INFO) };
   const { signal: _ignored, ...baseInit } = requestInit ?? {};
-  const closeQueue = new CloseQueue(closeConcurrency ?? DEFAULT_CLOSE_CONCURRENCY);
+  const closeQueue = new CloseQueue(closeConcurrency ?? DEFAULT_CLOSE_CONCURRENCY, clock);
   const baseFetch = fetch ?? ((input: string | URL, init?: RequestInit) => globalThis.fetch(input, init));
   let dispatchers: Promise<SessionDispatchers | undefined> | undefined;
   let validators: ValidatorCache<JsonSchemaValidator<unknown>> | undefined;
+  let streamOpener: StreamOpener | undefined;
 
   return {
     async create(request: SessionCreateRequest, events: ConnectionEvents): Promise<UpstreamConnection<Client>> {
@@ -229,6 +236,9 @@ export function createMcpSessionFactory(options?: McpSessionFactoryOptions): Ses
       const sdk = await loadRuntime();
       dispatchers ??= fetch === undefined ? createSessionDispatchers() : Promise.resolve(undefined);
       const routes = await dispatchers;
+      // With its own routes the factory holds event streams on plain node:http (~6 KB each); otherwise they
+      // go through the host's fetch (or the host's global dispatcher), read without a web-streams pipeline.
+      streamOpener ??= routes !== undefined ? nodeHttpStreamOpener(clock) : fetchStreamOpener(baseFetch);
       request.signal.throwIfAborted();
       validators ??= sdk.createValidatorCache();
       const key: SessionKey = Object.freeze({ downstreamSessionId: request.downstreamSessionId, upstreamId: request.upstreamId });
@@ -248,6 +258,7 @@ export function createMcpSessionFactory(options?: McpSessionFactoryOptions): Ses
         baseFetch,
         dispatchers: routes,
         eventStream: eventStream ?? true,
+        streamOpener,
         closeQueue,
         clock,
       });

@@ -1,5 +1,5 @@
 import { type Clock } from '../../clock.js';
-import { type SessionFetchFunction } from '../session-fetch.js';
+import { type SessionFetchFunction } from '../fetch-function.js';
 
 /**
  * Wraps the `fetch` a transport uses, to know two things the SDK does not expose reliably while a

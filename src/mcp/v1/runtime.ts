@@ -2,15 +2,18 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { type ClientCapabilities, type Implementation } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, type ClientCapabilities, type Implementation } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { type JsonSchemaValidator, type jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { type ConnectionEvents, type StdioSessionCreateRequest } from '../../factory.js';
 import { type SessionKey } from '../../request.js';
 import { type CloseQueue } from '../close-queue.js';
+import { type EventStreamReceiver } from '../event-stream.js';
+import { type StreamOpener } from '../stream-openers.js';
 import { type SessionDispatchers } from '../dispatchers.js';
 import { type McpServerRequestHandler } from '../server-request.js';
-import { SessionFetch, type SessionFetchFunction } from '../session-fetch.js';
+import { type SessionFetchFunction } from '../fetch-function.js';
+import { SessionFetch } from '../session-fetch.js';
 import { ValidatorCache } from '../validator-cache.js';
 import { McpConnection } from './connection.js';
 import { FetchTracker } from './fetch-tracker.js';
@@ -41,8 +44,10 @@ export interface HttpConnectionPlan {
   readonly baseFetch: SessionFetchFunction;
   readonly dispatchers: SessionDispatchers | undefined;
   readonly eventStream: boolean;
+  /** Opens the standalone event streams the library reads itself (Streamable HTTP). */
+  readonly streamOpener: StreamOpener;
   readonly closeQueue: CloseQueue;
-  /** Timers of the abandoned-creation cleanup. */
+  /** Timers of the abandoned-creation cleanup and of event stream reconnection. */
   readonly clock: Clock;
 }
 
@@ -56,21 +61,48 @@ export async function connectHttp(plan: HttpConnectionPlan): Promise<McpConnecti
   if (onServerRequest !== undefined) relayServerRequests(client, key, capabilities, onServerRequest);
 
   // Legacy SSE cannot work without its GET stream: `eventStream: false` applies to Streamable HTTP only.
-  const sessionFetch = new SessionFetch({ base: baseFetch, dispatchers, eventStream: plan.transport === 'sse' || plan.eventStream });
+  // Streamable HTTP: the library reads the standalone stream itself (see SessionFetch); on legacy SSE the
+  // stream is the transport.
+  const sse = plan.transport === 'sse';
+  const sessionFetch = new SessionFetch({
+    base: baseFetch,
+    dispatchers,
+    eventStream: sse || plan.eventStream,
+    ownStream: sse ? undefined : { open: plan.streamOpener, clock: plan.clock },
+  });
   const tracker = new FetchTracker(sessionFetch.fetch);
   const requestInit = plan.requestInit === undefined ? {} : { requestInit: plan.requestInit };
   const options = { ...requestInit, fetch: tracker.fetch };
-  const transport = plan.transport === 'sse' ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
-  const detachedFetch = new SessionFetch({ base: baseFetch, dispatchers, eventStream: false });
+  const transport = sse ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
+  if (transport instanceof StreamableHTTPClientTransport) sessionFetch.receive(receiverOf(transport));
   const connection = new McpConnection(client, transport, plan.events, url, {
     sessionFetch,
     tracker,
     closeQueue: plan.closeQueue,
     clock: plan.clock,
-    detached: { ...requestInit, fetch: detachedFetch.fetch },
+    // Built only when an abandoned creation needs it (most sessions never do).
+    detached: () => ({ ...requestInit, fetch: new SessionFetch({ base: baseFetch, dispatchers, eventStream: false }).fetch }),
   });
   await connection.connect(plan.signal);
   return connection;
+}
+
+/** Delivers the messages of a stream the library reads to the transport, validated as the SDK does. */
+function receiverOf(transport: StreamableHTTPClientTransport): EventStreamReceiver {
+  return {
+    message(data) {
+      try {
+        const message = JSONRPCMessageSchema.parse(JSON.parse(data));
+        transport.onmessage?.(message);
+        return 'id' in message && ('result' in message || 'error' in message);
+      } catch (error) {
+        transport.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        return false;
+      }
+    },
+    error: (error) => transport.onerror?.(error),
+    resume: (lastEventId) => void transport.resumeStream(lastEventId).catch((error: unknown) => transport.onerror?.(error as Error)),
+  };
 }
 
 /** What the factory decided for one stdio session (SPEC §9). */

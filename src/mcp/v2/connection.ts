@@ -202,14 +202,16 @@ export class SdkV2Connection implements UpstreamConnection<Client> {
     const wasOpen = this.state === 'open';
     this.state = 'closing';
     for (const detach of this.detachers.splice(0)) detach();
-    const stop = onAbort(signal, () => void this.client.close().catch(() => undefined));
+    // Terminations may use part of the wait the registry grants after the grace window (CloseQueue.linger).
+    const deadline = this.parts.closeQueue.linger(signal);
+    const stop = onAbort(deadline.signal, () => void this.client.close().catch(() => undefined));
     let failure: { error: unknown } | undefined;
     try {
       const transport = this.parts.transport;
       if (wasOpen && this.era === 'legacy' && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
         this.parts.sessionFetch.stopEventStream();
         await this.parts.closeQueue
-          .run(signal, (grace) => raceSignal(transport.terminateSession(), grace))
+          .run(deadline.signal, (grace) => raceSignal(transport.terminateSession(), grace))
           .catch((error: unknown) => {
             if (!isGone(error)) failure = { error };
           });
@@ -217,6 +219,7 @@ export class SdkV2Connection implements UpstreamConnection<Client> {
       await this.client.close();
     } finally {
       stop();
+      deadline.dispose();
       this.state = 'closed';
     }
     if (failure !== undefined) throw failure.error as Error;

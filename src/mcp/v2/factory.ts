@@ -26,7 +26,8 @@ import { announcedCapabilities } from '../capabilities.js';
 import { CloseQueue } from '../close-queue.js';
 import { hasHeaders, httpUrl, mergeHeaders, takeUserinfo } from '../headers.js';
 import { ListenHub } from '../listen-hub.js';
-import { SessionFetch, type SessionFetchFunction } from '../session-fetch.js';
+import { type SessionFetchFunction } from '../fetch-function.js';
+import { SessionFetch } from '../session-fetch.js';
 import { connectStdioSession, validateStdioFactoryOptions } from '../stdio/index.js';
 import { ValidatorCache } from '../validator-cache.js';
 import { SdkV2Connection } from './connection.js';
@@ -103,7 +104,7 @@ export function createSdkV2SessionFactory(options?: SdkV2FactoryOptions): Sessio
     legacyVerdictTtlMs: o.legacyVerdictTtlMs ?? SDK_V2_DEFAULTS.legacyVerdictTtlMs,
     modernVerdictTtlMs: o.modernVerdictTtlMs ?? SDK_V2_DEFAULTS.modernVerdictTtlMs,
   });
-  const closeQueue = new CloseQueue(o.closeConcurrency ?? SDK_V2_DEFAULTS.closeConcurrency);
+  const closeQueue = new CloseQueue(o.closeConcurrency ?? SDK_V2_DEFAULTS.closeConcurrency, clock);
   const hub = new ListenHub(clock, LISTEN_BACKOFF);
   // One JSON-schema validator per upstream, built on first use, instead of one per session.
   const validators = new ValidatorCache<JsonSchemaValidator<unknown>>(() => new AjvJsonSchemaValidator());
