@@ -1,7 +1,8 @@
 // One session's standalone event stream, read by the library (no SDK import; shared by both MCP factories).
 import { type Clock } from '../clock.js';
 import { DeliveryQueue } from './delivery-queue.js';
-import { SseDecoder } from './sse-decoder.js';
+import { errorText } from '../log.js';
+import { isEventStreamType, SseDecoder } from './sse-decoder.js';
 import { type OpenedStream, type StreamOpener } from './stream-openers.js';
 
 /** Where the messages of an event stream go (the session's transport). */
@@ -51,8 +52,7 @@ export interface EventStreamOptions {
 
 /** A response whose body is an event stream (a server may also answer the GET with JSON or nothing). */
 function isEventStream(stream: OpenedStream): boolean {
-  const type = stream.headers.get('content-type') ?? '';
-  return stream.status >= 200 && stream.status < 300 && type.split(';', 1)[0]?.trim().toLowerCase() === 'text/event-stream';
+  return stream.status >= 200 && stream.status < 300 && isEventStreamType(stream.headers.get('content-type'));
 }
 
 /**
@@ -134,7 +134,7 @@ export class EventStream {
       (error) => {
         if (this.#current !== stream || this.#stopped) return;
         this.#current = undefined;
-        if (error !== undefined) receiver.error(new Error(`SSE stream disconnected: ${describe(error)}`));
+        if (error !== undefined) receiver.error(new Error(`SSE stream disconnected: ${errorText(error)}`));
         this.#schedule(0);
       },
     );
@@ -162,7 +162,7 @@ export class EventStream {
       stream = await this.#options.open(this.#options.url, { ...this.#options.init, headers }, this.#opening.signal);
     } catch (error) {
       if (this.#stopped) return;
-      this.#options.receiver.error(new Error(`Failed to reconnect SSE stream: ${describe(error)}`));
+      this.#options.receiver.error(new Error(`Failed to reconnect SSE stream: ${errorText(error)}`));
       this.#schedule(attempt + 1);
       return;
     }
@@ -179,8 +179,4 @@ export class EventStream {
     this.#options.receiver.error(new Error(`Failed to reconnect SSE stream: HTTP ${stream.status} ${stream.statusText}`.trimEnd()));
     this.#schedule(attempt + 1);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -2,17 +2,12 @@
 import { type Clock } from '../clock.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { type EventStreamReceiver } from './event-stream.js';
+import { errorText } from '../log.js';
 import { SseDecoder } from './sse-decoder.js';
 import { readBodyText } from './stream-openers.js';
 
 /** Delay before resuming a broken POST stream when the server gave no `retry` (the SDK's first delay). */
 const RESUME_DELAY_MS = 1_000;
-
-/** Whether a response's media type is `text/event-stream`. */
-export function isEventStreamResponse(response: Response): boolean {
-  const type = response.headers.get('content-type') ?? '';
-  return type.split(';', 1)[0]?.trim().toLowerCase() === 'text/event-stream';
-}
 
 /**
  * Takes over the `text/event-stream` answer to a POST (a request's response stream: progress, logs, server
@@ -57,7 +52,7 @@ export function takeOverPostStream(response: Response, receiver: EventStreamRece
     (chunk) => decoder.push(chunk),
     (error) =>
       queue.push(() => {
-        if (error !== undefined && !isAbort(error)) receiver.error(new Error(`SSE stream disconnected: ${describe(error)}`));
+        if (error !== undefined && !isAbort(error)) receiver.error(new Error(`SSE stream disconnected: ${errorText(error)}`));
         const resumeFrom = lastEventId;
         if (answered || resumeFrom === undefined || receiver.resume === undefined || isAbort(error)) return;
         clock.setTimeout(() => receiver.resume?.(resumeFrom), retryMs ?? RESUME_DELAY_MS);
@@ -70,8 +65,4 @@ export function takeOverPostStream(response: Response, receiver: EventStreamRece
 /** The transport closed (its signal aborted the request): nothing to report or resume. */
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

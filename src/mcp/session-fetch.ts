@@ -4,8 +4,9 @@ import { onAbort } from './abort.js';
 import { type SessionDispatchers } from './dispatchers.js';
 import { EventStream, type EventStreamReceiver } from './event-stream.js';
 import { type SessionFetchFunction } from './fetch-function.js';
-import { isEventStreamResponse, takeOverPostStream } from './post-stream.js';
+import { takeOverPostStream } from './post-stream.js';
 import { requestSignal } from './request-signals.js';
+import { isEventStreamType } from './sse-decoder.js';
 import { type StreamOpener } from './stream-openers.js';
 
 /** The library reads the standalone event stream itself (instead of the SDK's transport). */
@@ -95,7 +96,7 @@ export class SessionFetch {
     const own = this.#ownStream;
     const receiver = this.#receiver;
     if (own === undefined || receiver === undefined || init?.method !== 'POST') return sent;
-    return sent.then((response) => (response.ok && response.status !== 202 && isEventStreamResponse(response) ? takeOverPostStream(response, receiver, own.clock) : response));
+    return sent.then((response) => (response.ok && response.status !== 202 && isEventStreamType(response.headers.get('content-type')) ? takeOverPostStream(response, receiver, own.clock) : response));
   };
 
   /** Ends the open event stream and refuses new ones (before terminating the session). */

@@ -22,6 +22,11 @@ export interface SseHandlers {
 
 const BOM = '\uFEFF';
 
+/** Whether a `content-type` header names `text/event-stream` (parameters and case ignored). */
+export function isEventStreamType(contentType: string | null): boolean {
+  return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() === 'text/event-stream';
+}
+
 /**
  * Decodes an `text/event-stream` body fed as text chunks of any size, following the WHATWG processing model:
  * lines end with CRLF, LF or CR (a CRLF split across chunks counts once); `:` starts a comment; a field's

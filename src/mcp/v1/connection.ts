@@ -12,7 +12,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { type Clock } from '../../clock.js';
 import { type ConnectionEvents, type UpstreamConnection, type UpstreamNotification } from '../../factory.js';
-import { onAbort, raceSignal } from '../abort.js';
+import { raceSignal } from '../abort.js';
+import { closeSession } from '../close-session.js';
 import { type CloseQueue } from '../close-queue.js';
 import { type SessionFetch } from '../session-fetch.js';
 import { type FetchTracker } from './fetch-tracker.js';
@@ -132,32 +133,26 @@ export class McpConnection implements UpstreamConnection<Client> {
   private async shutdown(signal: AbortSignal): Promise<void> {
     const wasOpen = this.state === 'open';
     this.state = 'closing';
-    // Closing the client aborts every in-flight fetch of the transport, the DELETE included.
-    // Terminations may use part of the wait the registry grants after the grace window (CloseQueue.linger).
-    const deadline = this.http.closeQueue.linger(signal);
-    const stop = onAbort(deadline.signal, () => void this.client.close().catch(() => undefined));
-    let failure: { error: unknown } | undefined;
+    const transport = this.transport;
+    const terminable = wasOpen && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined;
     try {
-      const transport = this.transport;
-      if (wasOpen && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
-        await this.http.closeQueue
-          .run(deadline.signal, (started) => {
-            // The stream's connection is freed as the DELETE takes one (2 × N sockets otherwise during
-            // closeAll); ending it here rather than up front spreads the upstream's work over the queue.
-            this.http.sessionFetch.stopEventStream();
-            return raceSignal(transport.terminateSession(), started);
-          })
-          .catch((error: unknown) => {
-            if (!isGone(error)) failure = { error: deadline.signal.aborted ? deadline.signal.reason : error };
-          });
-      }
-      await this.client.close();
+      await closeSession({
+        queue: this.http.closeQueue,
+        grace: signal,
+        terminate: terminable
+          ? (started) => {
+              // The stream's connection is freed as the DELETE takes one (2 × N sockets otherwise during
+              // closeAll); ending it here rather than up front spreads the upstream's work over the queue.
+              this.http.sessionFetch.stopEventStream();
+              return raceSignal(transport.terminateSession(), started);
+            }
+          : undefined,
+        isGone,
+        closeClient: () => this.client.close(),
+      });
     } finally {
-      stop();
-      deadline.dispose();
       this.state = 'closed';
     }
-    if (failure !== undefined) throw failure.error as Error;
   }
 
   /** Reports the transport as gone, once, and only for a connection the registry holds. */

@@ -14,7 +14,8 @@ import {
   type UpstreamNotification,
 } from '../../factory.js';
 import { type ProbeResult, type ProtocolEra } from '../../types.js';
-import { onAbort, raceSignal } from '../abort.js';
+import { raceSignal } from '../abort.js';
+import { closeSession } from '../close-session.js';
 import { type CloseQueue } from '../close-queue.js';
 import { type SessionFetch } from '../session-fetch.js';
 import { probeLegacy, probeModern } from './probe.js';
@@ -202,27 +203,20 @@ export class SdkV2Connection implements UpstreamConnection<Client> {
     const wasOpen = this.state === 'open';
     this.state = 'closing';
     for (const detach of this.detachers.splice(0)) detach();
-    // Terminations may use part of the wait the registry grants after the grace window (CloseQueue.linger).
-    const deadline = this.parts.closeQueue.linger(signal);
-    const stop = onAbort(deadline.signal, () => void this.client.close().catch(() => undefined));
-    let failure: { error: unknown } | undefined;
+    const transport = this.parts.transport;
+    const terminable = wasOpen && this.era === 'legacy' && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined;
+    if (terminable) this.parts.sessionFetch.stopEventStream();
     try {
-      const transport = this.parts.transport;
-      if (wasOpen && this.era === 'legacy' && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
-        this.parts.sessionFetch.stopEventStream();
-        await this.parts.closeQueue
-          .run(deadline.signal, (grace) => raceSignal(transport.terminateSession(), grace))
-          .catch((error: unknown) => {
-            if (!isGone(error)) failure = { error };
-          });
-      }
-      await this.client.close();
+      await closeSession({
+        queue: this.parts.closeQueue,
+        grace: signal,
+        terminate: terminable ? (started) => raceSignal(transport.terminateSession(), started) : undefined,
+        isGone,
+        closeClient: () => this.client.close(),
+      });
     } finally {
-      stop();
-      deadline.dispose();
       this.state = 'closed';
     }
-    if (failure !== undefined) throw failure.error as Error;
   }
 
   /** Reports the transport as gone, once, and only for a connection the registry holds. */
